@@ -1,0 +1,18 @@
+import type { SampleRecord } from './sample.js';
+
+/**
+ * Turns a record into the bytes stored in LMDB and back. The store wraps these bytes in its own
+ * checksum envelope, so a codec needs no integrity check of its own.
+ */
+export interface Codec {
+  /** Stable id written into the store header; the reader resolves the codec by it. */
+  readonly id: string;
+  /** One line for `--help` and error messages. */
+  readonly description: string;
+  encode(record: SampleRecord): Uint8Array;
+  /**
+   * Decodes bytes produced by `encode`. The returned `data` must not alias `bytes`: the store passes
+   * a buffer that the next read overwrites. Throws on malformed input; never returns partial data.
+   */
+  decode(bytes: Uint8Array): SampleRecord;
+}

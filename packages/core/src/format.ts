@@ -1,0 +1,64 @@
+import type { Shape } from './sample.js';
+
+/** Constants of the on-disk format; FORMAT.md at the repository root is their specification. */
+export const FORMAT_NAME = 'imgstore';
+export const FORMAT_VERSION = 1;
+
+/** Named LMDB databases inside a store environment. */
+export const DB_META = 'meta';
+export const DB_RECORDS = 'records';
+export const DB_REJECTS = 'rejects';
+/** How many named databases a store environment is opened with (room for later formats). */
+export const MAX_DBS = 8;
+
+/** Key of the header in the `meta` database (UTF-8 bytes). */
+export const HEADER_KEY = 'header';
+
+/** Records are keyed by their index as a 4-byte big-endian unsigned integer, so LMDB order is index order. */
+export const RECORD_KEY_BYTES = 4;
+export const MAX_RECORDS = 0xffffffff;
+
+/** Bytes of the record envelope before the codec payload: CRC-32 (zlib polynomial), little-endian. */
+export const RECORD_CHECKSUM_BYTES = 4;
+
+/** LMDB meta page facts used to recognise a data file before handing it to native code. */
+export const LMDB_MAGIC = 0xbeefc0de;
+/** Data format v1 (liblmdb 0.9.x, py-lmdb, mdb_stat): magic at byte 16, version 1 at byte 20. */
+export const LMDB_V1_MAGIC_OFFSET = 16;
+/** Data format v2 (lmdb-js prebuilt default): magic at byte 24, version 2 at byte 28. */
+export const LMDB_V2_MAGIC_OFFSET = 24;
+
+/** How the store was made; informative only, readers never depend on it. */
+export interface StoreProvenance {
+  tool: string;
+  toolVersion: string;
+  createdAt: string;
+  /** The converted folder as given on the command line (never resolved to an absolute path). */
+  source?: string;
+  /** Resize and conversion settings, e.g. `{ fit: 'cover', size: [256, 256] }`. */
+  settings?: Record<string, unknown>;
+}
+
+/** The store header: a msgpack map under `meta/header`, written last. */
+export interface StoreHeader {
+  format: typeof FORMAT_NAME;
+  version: number;
+  codec: string;
+  count: number;
+  /** Shape shared by every record, [height, width, channels]. */
+  shape: Shape;
+  dtype: 'uint8';
+  layout: 'HWC';
+  colorSpace: 'srgb';
+  /** Class names by label index, or null when the store is unlabeled. */
+  labelNames: string[] | null;
+  /** Inputs that were rejected during conversion (listed in the `rejects` database). */
+  rejected: number;
+  provenance: StoreProvenance;
+}
+
+/** A rejected input, stored in the `rejects` database under a 4-byte big-endian sequence number. */
+export interface RejectRecord {
+  name: string;
+  reason: string;
+}

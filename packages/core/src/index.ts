@@ -1,0 +1,48 @@
+export {
+  ImgstoreError,
+  InvalidOptionError,
+  UnknownCodecError,
+  StoreFormatError,
+  StoreExistsError,
+  StoreWriteError,
+  StoreDamagedError,
+  DecodeFailedError,
+  SampleLoadError,
+} from './errors.js';
+export type { StoreFormatReason } from './errors.js';
+
+export {
+  describeValue,
+  invalidOption,
+  expectPositiveInteger,
+  expectNonNegativeInteger,
+  expectBoolean,
+  expectOneOf,
+  expectNonEmptyString,
+  expectKnownKeys,
+} from './validate.js';
+
+export { shapeByteLength } from './sample.js';
+export type { Shape, RawImage, SampleRecord, Sample } from './sample.js';
+
+export { isValidIndex } from './dataset.js';
+export type { Dataset } from './dataset.js';
+
+export type { Codec } from './codec.js';
+
+export {
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  DB_META,
+  DB_RECORDS,
+  DB_REJECTS,
+  MAX_DBS,
+  HEADER_KEY,
+  RECORD_KEY_BYTES,
+  MAX_RECORDS,
+  RECORD_CHECKSUM_BYTES,
+  LMDB_MAGIC,
+  LMDB_V1_MAGIC_OFFSET,
+  LMDB_V2_MAGIC_OFFSET,
+} from './format.js';
+export type { StoreHeader, StoreProvenance, RejectRecord } from './format.js';

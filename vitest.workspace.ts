@@ -1,0 +1,13 @@
+// The test projects: one per package. vitest 4 no longer reads this file by itself, so
+// vitest.config.ts imports the list from here; keep adding packages here.
+export const projects = [
+  'packages/core',
+  'packages/image',
+  'packages/codec',
+  'packages/store',
+  'packages/dataset',
+  'packages/cli',
+  'tools',
+];
+
+export default projects;
