@@ -1,0 +1,56 @@
+import { DecodeFailedError, type SampleRecord, type Shape, shapeByteLength } from '@imgstore/core';
+import { packPlain, unpackPlain } from './plain-msgpack.js';
+
+/** Serializes a record as a msgpack map {name, label, shape, dtype, data}; see FORMAT.md. */
+export function packRecord(record: SampleRecord): Uint8Array {
+  return packPlain({
+    name: record.name,
+    label: record.label,
+    shape: [record.shape[0], record.shape[1], record.shape[2]],
+    dtype: record.dtype,
+    data: record.data,
+  });
+}
+
+/**
+ * Parses and checks a msgpack record. `data` in the result is a view into `bytes` (no copy);
+ * callers that hand it out must copy it when `bytes` is reused.
+ */
+export function unpackRecord(bytes: Uint8Array, source = 'record'): SampleRecord {
+  let value: unknown;
+  try {
+    value = unpackPlain(bytes);
+  } catch (cause) {
+    throw new DecodeFailedError(source, `Cannot decode ${source}: malformed msgpack (${(cause as Error).message})`, {
+      cause,
+    });
+  }
+  return checkRecord(value, source);
+}
+
+function fail(source: string, what: string): never {
+  throw new DecodeFailedError(source, `Cannot decode ${source}: ${what}`);
+}
+
+function checkRecord(value: unknown, source: string): SampleRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, 'expected a msgpack map');
+  const { name, label, shape, dtype, data } = value as Record<string, unknown>;
+  if (typeof name !== 'string') fail(source, 'field "name" is not a string');
+  if (label !== null && !(typeof label === 'number' && Number.isInteger(label) && label >= 0)) {
+    fail(source, 'field "label" is neither null nor a non-negative integer');
+  }
+  if (
+    !Array.isArray(shape) ||
+    shape.length !== 3 ||
+    !shape.every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0)
+  ) {
+    fail(source, 'field "shape" is not three positive integers');
+  }
+  if (dtype !== 'uint8') fail(source, `field "dtype" is ${JSON.stringify(dtype)}, expected "uint8"`);
+  if (!(data instanceof Uint8Array)) fail(source, 'field "data" is not binary');
+  const expected = shapeByteLength(shape as unknown as Shape);
+  if (data.length !== expected) {
+    fail(source, `field "data" has ${data.length} bytes but shape ${JSON.stringify(shape)} needs ${expected}`);
+  }
+  return { name, label: label as number | null, shape: shape as unknown as Shape, dtype, data };
+}

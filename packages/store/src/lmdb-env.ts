@@ -1,0 +1,20 @@
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { DB_META, DB_RECORDS, DB_REJECTS, MAX_DBS } from '@imgstore/core';
+
+/** The three named databases of a store, all with binary keys and values. */
+export interface StoreDatabases {
+  env: RootDatabase;
+  meta: Database<Buffer, Buffer>;
+  records: Database<Buffer, Buffer>;
+  rejects: Database<Buffer, Buffer>;
+}
+
+const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
+
+/** Opens a store folder with lmdb-js (data format v1 build). Throws lmdb's own errors. */
+export function openStoreDatabases(path: string, readOnly: boolean): StoreDatabases {
+  const env = open({ path, maxDbs: MAX_DBS, readOnly, ...binary }) as RootDatabase;
+  // lmdb-js creates named databases only when not read-only (`create` is missing from its types).
+  const db = (name: string) => env.openDB({ name, ...binary }) as unknown as Database<Buffer, Buffer>;
+  return { env, meta: db(DB_META), records: db(DB_RECORDS), rejects: db(DB_REJECTS) };
+}

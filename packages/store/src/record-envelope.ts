@@ -1,0 +1,33 @@
+import { crc32 } from 'node:zlib';
+import { RECORD_CHECKSUM_BYTES } from '@imgstore/core';
+
+/**
+ * Every stored value is `crc32(payload) as uint32 LE || payload`, where payload is the codec's bytes.
+ * CRC-32 is zlib's (ISO-HDLC), so Python checks it with `zlib.crc32`.
+ */
+export function sealRecord(payload: Uint8Array): Buffer {
+  const sealed = Buffer.allocUnsafe(RECORD_CHECKSUM_BYTES + payload.length);
+  sealed.writeUInt32LE(crc32(payload), 0);
+  sealed.set(payload, RECORD_CHECKSUM_BYTES);
+  return sealed;
+}
+
+/**
+ * Returns the payload of a sealed value (a view, no copy), or a string saying what is wrong with it.
+ */
+export function openRecord(value: Buffer): Buffer | string {
+  if (value.length < RECORD_CHECKSUM_BYTES) {
+    return `value has ${value.length} bytes, fewer than the ${RECORD_CHECKSUM_BYTES}-byte checksum`;
+  }
+  const payload = value.subarray(RECORD_CHECKSUM_BYTES);
+  const stored = value.readUInt32LE(0);
+  const actual = crc32(payload);
+  if (stored !== actual) {
+    return `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`;
+  }
+  return payload;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}

@@ -1,0 +1,151 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  HEADER_KEY,
+  RECORD_KEY_BYTES,
+  StoreDamagedError,
+  StoreFormatError,
+  expectKnownKeys,
+  invalidOption,
+  isValidIndex,
+  type Codec,
+  type Dataset,
+  type RejectRecord,
+  type Sample,
+  type StoreHeader,
+} from '@imgstore/core';
+import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
+import { detectLmdbDataFormat } from './lmdb-data-format.js';
+import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
+import { writeRecordKey } from './record-key.js';
+import { openRecord } from './record-envelope.js';
+import { decodeHeader } from './store-header.js';
+
+export interface OpenStoreOptions {
+  /** Where the header's codec id is resolved. Default: the process-wide registry of @imgstore/codec. */
+  codecs?: CodecRegistry;
+}
+
+/** A finished store opened read-only. Implements Dataset<Sample> and iterates its samples in order. */
+export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
+  readonly path: string;
+  readonly header: StoreHeader;
+  readonly codec: Codec;
+  #dbs: StoreDatabases;
+  // One key buffer reused by every get(): no allocation per lookup.
+  readonly #key = Buffer.allocUnsafe(RECORD_KEY_BYTES);
+
+  /** Use openStore(). */
+  constructor(path: string, dbs: StoreDatabases, header: StoreHeader, codec: Codec) {
+    this.path = path;
+    this.#dbs = dbs;
+    this.header = header;
+    this.codec = codec;
+  }
+
+  get length(): number {
+    return this.header.count;
+  }
+
+  /** Reads, checks and decodes record `index`. The returned `data` is the caller's to keep. */
+  get(index: number): Sample {
+    if (!isValidIndex(index, this.header.count)) {
+      throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
+    }
+    writeRecordKey(this.#key, index);
+    // getBinaryFast returns a buffer lmdb-js reuses on the next read: it is checked and decoded now.
+    const value = this.#dbs.records.getBinaryFast(this.#key);
+    if (value === undefined) {
+      throw new StoreDamagedError(this.path, index, `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`);
+    }
+    const payload = openRecord(value);
+    if (typeof payload === 'string') {
+      throw new StoreDamagedError(this.path, index, `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) is damaged: ${payload}`);
+    }
+    try {
+      return { index, ...this.codec.decode(payload) };
+    } catch (cause) {
+      throw new StoreDamagedError(
+        this.path,
+        index,
+        `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) passed its checksum but does not decode: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+
+  *[Symbol.iterator](): Iterator<Sample> {
+    for (let i = 0; i < this.header.count; i++) yield this.get(i);
+  }
+
+  /** Inputs the conversion rejected, with their reasons, in the order they were met. */
+  rejects(): RejectRecord[] {
+    const out: RejectRecord[] = [];
+    for (const { value } of this.#dbs.rejects.getRange({})) {
+      const { name, reason } = unpackPlain(value) as RejectRecord;
+      out.push({ name: String(name), reason: String(reason) });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#dbs.env.close();
+  }
+}
+
+/**
+ * Opens a finished store for reading. Each way a path can fail to be one is a StoreFormatError
+ * whose `reason` says which; a codec that is not registered is an UnknownCodecError.
+ */
+export function openStore(path: string, options: OpenStoreOptions = {}): StoreReader {
+  if (typeof path !== 'string' || path.length === 0) throw invalidOption('path', 'non-empty string', path);
+  expectKnownKeys('', options, ['codecs']);
+  const codecs = options.codecs ?? defaultCodecs;
+  if (!existsSync(path)) throw new StoreFormatError(path, 'missing', `No store at ${path}: nothing exists there`);
+  if (!statSync(path).isDirectory()) {
+    throw new StoreFormatError(path, 'not-a-store', `${path} is a file; an imgstore store is a folder holding data.mdb`);
+  }
+  const dataFile = join(path, 'data.mdb');
+  if (!existsSync(dataFile)) {
+    throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: it has no data.mdb`);
+  }
+  switch (detectLmdbDataFormat(dataFile)) {
+    case 'v1':
+      break;
+    case 'v2':
+      throw new StoreFormatError(
+        path,
+        'lmdb-data-format',
+        `Store ${path} uses LMDB data format v2 (written by a default lmdb-js build); imgstore stores use the standard data format v1`,
+      );
+    case 'unreadable':
+      throw new StoreFormatError(path, 'not-a-store', `Cannot read ${dataFile}`);
+    default:
+      throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: data.mdb is not an LMDB file`);
+  }
+  let dbs: StoreDatabases;
+  try {
+    dbs = openStoreDatabases(path, true);
+  } catch (cause) {
+    throw new StoreFormatError(path, 'not-a-store', `Cannot open ${path} as an LMDB store: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  try {
+    const headerBytes = dbs.meta.getBinary(Buffer.from(HEADER_KEY));
+    if (headerBytes === undefined) {
+      const partial = dbs.records.getKeysCount();
+      throw new StoreFormatError(
+        path,
+        'incomplete',
+        `Store ${path} has no header: its conversion did not finish (${partial} records committed)`,
+      );
+    }
+    const header = decodeHeader(path, headerBytes);
+    const codec = codecs.get(header.codec);
+    return new StoreReader(path, dbs, header, codec);
+  } catch (error) {
+    void dbs.env.close();
+    throw error;
+  }
+}
