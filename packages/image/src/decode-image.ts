@@ -1,0 +1,86 @@
+import sharp from 'sharp';
+import {
+  DecodeFailedError,
+  expectKnownKeys,
+  expectOneOf,
+  expectPositiveInteger,
+  invalidOption,
+  type RawImage,
+} from '@imgstore/core';
+
+export const FITS = ['cover', 'contain', 'fill'] as const;
+/** How an image is fitted to the target size: crop to fill (`cover`), letterbox (`contain`), or stretch (`fill`). */
+export type Fit = (typeof FITS)[number];
+
+/** sharp's own default pixel limit (0x3FFF × 0x3FFF): larger inputs are rejected before decoding. */
+export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
+
+export interface DecodeImageOptions {
+  /** Output width in pixels. Required. */
+  width: number;
+  /** Output height in pixels. Required. */
+  height: number;
+  /** Default `'cover'` (centre crop after scaling the shorter side), as training pipelines expect. */
+  fit?: Fit;
+  /** Inputs with more pixels than this are rejected from their header, before decoding. Default 268,402,689. */
+  limitInputPixels?: number;
+}
+
+const KNOWN = ['width', 'height', 'fit', 'limitInputPixels'];
+
+/** Checks decode options once, so that a conversion loop can reuse them. */
+export function checkDecodeOptions(options: DecodeImageOptions): Required<DecodeImageOptions> {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
+  expectKnownKeys('', options, KNOWN);
+  return {
+    width: expectPositiveInteger('width', options.width),
+    height: expectPositiveInteger('height', options.height),
+    fit: expectOneOf('fit', options.fit ?? 'cover', FITS),
+    limitInputPixels: expectPositiveInteger('limitInputPixels', options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS),
+  };
+}
+
+/**
+ * Decodes an image file (path) or its bytes to RGB uint8 HWC pixels of exactly width × height:
+ * EXIF orientation applied, alpha dropped, any colour space (grey, CMYK, 16-bit) converted to 8-bit sRGB,
+ * the first frame of an animation. The format is detected from the content, never from the file name.
+ * Throws DecodeFailedError (with sharp's error as `cause`) for corrupt, truncated, unsupported or
+ * oversized inputs.
+ */
+export async function decodeImage(input: string | Uint8Array, options: DecodeImageOptions): Promise<RawImage> {
+  const { width, height, fit, limitInputPixels } = checkDecodeOptions(options);
+  const source = typeof input === 'string' ? input : `buffer of ${input.length} bytes`;
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw invalidOption('input', 'file path or Uint8Array', input);
+  }
+  try {
+    const { data, info } = await sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels })
+      .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== width || info.height !== height) {
+      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+    }
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 3 };
+  } catch (cause) {
+    throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeSharpError(cause)}`, { cause });
+  }
+}
+
+/** Short, human reasons for the errors libvips reports most, used in reject lists. */
+function describeSharpError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unsupported image format/i.test(message)) return 'not an image (unsupported or unrecognised format)';
+  if (/pixel limit/i.test(message)) return `too many pixels (${message})`;
+  if (/premature end|truncated|unexpected end|not enough data|end of stream/i.test(message)) {
+    return `truncated or corrupt image (${firstLine(message)})`;
+  }
+  if (/ENOENT|EACCES|EISDIR/.test(message)) return `unreadable file (${firstLine(message)})`;
+  return firstLine(message);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
