@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { ImgstoreError, InvalidOptionError } from '@imgstore/core';
+import { version } from '../package.json';
+import { convertCommand } from './commands/convert-command.js';
+import { infoCommand } from './commands/info-command.js';
+import { CliExit } from './cli-exit.js';
+
+/** Exit codes: 0 success, 1 failure (bad input, damaged store, rejects under --strict), 2 usage error. */
+export function createProgram(): Command {
+  const program = new Command('imgstore')
+    .description('Turn image folders into fast, safe, portable LMDB training stores')
+    .version(version, '-v, --version')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)');
+  for (const command of [convertCommand(), infoCommand()]) {
+    program.addCommand(command.version(version, '-v, --version').showHelpAfterError('(run with --help for usage)'));
+  }
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI on `argv` (as process.argv) and returns the exit code instead of exiting. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed help, the version, or the usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliExit) {
+      console.error(`imgstore: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof ImgstoreError) {
+      console.error(`imgstore: ${error.message}`);
+      return error instanceof InvalidOptionError ? 2 : 1;
+    }
+    console.error('imgstore: unexpected error:', error);
+    return 1;
+  }
+}
