@@ -1,5 +1,6 @@
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { DecodeFailedError, type Codec } from '@imgstore/core';
+import { lz4FrameLength } from './lz4-frame-length.js';
 import { packRecord, unpackRecord } from './record-msgpack.js';
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -14,6 +15,11 @@ export const lz4Codec: Codec = {
     return compressFrameSync(asBuffer(packRecord(record)));
   },
   decode(bytes) {
+    const length = lz4FrameLength(bytes);
+    if (typeof length === 'string') throw new DecodeFailedError('record', `Cannot decode record: ${length}`);
+    if (length !== bytes.length) {
+      throw new DecodeFailedError('record', `Cannot decode record: ${bytes.length - length} bytes after the LZ4 frame`);
+    }
     let plain: Buffer;
     try {
       plain = decompressFrameSync(asBuffer(bytes));

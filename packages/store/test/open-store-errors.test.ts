@@ -1,0 +1,166 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import {
+  StoreDamagedError,
+  StoreFormatError,
+  UnknownCodecError,
+  type Codec,
+  type StoreFormatReason,
+} from '@imgstore/core';
+import { CodecRegistry, lz4Codec, packPlain, rawCodec } from '@imgstore/codec';
+import { createStoreWriter, detectLmdbDataFormat, openStore, recordKey, sealRecord } from '@imgstore/store';
+import { makeTempDir } from '../../../tools/test-support/index.js';
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeEach(() => {
+  tmp = makeTempDir();
+});
+afterEach(() => tmp.cleanup());
+
+const shape = [2, 2, 3] as const;
+const pixels = (i: number) => new Uint8Array(12).fill(i);
+
+async function writeStore(path: string, count = 3, options: { finish?: boolean; codec?: string | Codec } = {}) {
+  const writer = createStoreWriter(path, { shape: [2, 2, 3], ...(options.codec ? { codec: options.codec } : {}) });
+  for (let i = 0; i < count; i++) {
+    await writer.append({ name: `${i}.png`, label: null, shape, dtype: 'uint8', data: pixels(i) });
+  }
+  if (options.finish === false) await writer.close();
+  else await writer.finish();
+}
+
+/** Puts a raw value into a store's database with lmdb directly, as a damaged or foreign store would hold. */
+async function putRaw(path: string, dbName: string, key: Buffer, value: Buffer) {
+  const env = open({ path, noSubdir: false, maxDbs: 8 });
+  const db = env.openDB({ name: dbName, encoding: 'binary', keyEncoding: 'binary' });
+  await db.put(key, value);
+  await env.close();
+}
+
+function expectFormatError(path: string, reason: StoreFormatReason, message: RegExp | string) {
+  let caught: unknown;
+  try {
+    openStore(path);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(StoreFormatError);
+  expect((caught as StoreFormatError).reason).toBe(reason);
+  expect((caught as StoreFormatError).path).toBe(path);
+  expect((caught as Error).message).toMatch(message);
+}
+
+describe('openStore refuses what is not a finished store, saying which', () => {
+  it('nothing at the path', () => {
+    expectFormatError(join(tmp.dir, 'nope'), 'missing', /nothing exists there/);
+  });
+
+  it('a file instead of a folder', () => {
+    const path = join(tmp.dir, 'file.lmdb');
+    writeFileSync(path, 'hello');
+    expectFormatError(path, 'not-a-store', /is a file/);
+  });
+
+  it('a folder without data.mdb', () => {
+    mkdirSync(join(tmp.dir, 'empty'));
+    expectFormatError(join(tmp.dir, 'empty'), 'not-a-store', /has no data\.mdb/);
+  });
+
+  it('a garbage data.mdb (never handed to native code)', () => {
+    const path = join(tmp.dir, 'garbage');
+    mkdirSync(path);
+    writeFileSync(join(path, 'data.mdb'), Buffer.alloc(8192, 0xab));
+    expectFormatError(path, 'not-a-store', /data\.mdb is not an LMDB file/);
+  });
+
+  it('an LMDB data format v2 file (lmdb-js prebuilt default)', () => {
+    const path = join(tmp.dir, 'v2');
+    mkdirSync(path);
+    const page = Buffer.alloc(8192);
+    page.writeUInt32LE(0xbeefc0de, 24);
+    page.writeUInt32LE(2, 28);
+    writeFileSync(join(path, 'data.mdb'), page);
+    expect(detectLmdbDataFormat(join(path, 'data.mdb'))).toBe('v2');
+    expectFormatError(path, 'lmdb-data-format', /LMDB data format v2/);
+  });
+
+  it('an LMDB environment that is not an imgstore store', async () => {
+    const path = join(tmp.dir, 'foreign');
+    await putRaw(path, 'meta', Buffer.from('header'), packPlain({ format: 'something-else' }));
+    expectFormatError(path, 'not-a-store', /not an imgstore store/);
+  });
+
+  it('a conversion that never finished (no header)', async () => {
+    const path = join(tmp.dir, 'unfinished');
+    await writeStore(path, 3, { finish: false });
+    expectFormatError(path, 'incomplete', /has no header: its conversion did not finish \(3 records committed\)/);
+  });
+
+  it('a newer format version', async () => {
+    const path = join(tmp.dir, 'newer');
+    await writeStore(path);
+    const header = openStore(path).header;
+    await putRaw(path, 'meta', Buffer.from('header'), packPlain({ ...header, version: 3 }));
+    expectFormatError(path, 'version', `Store ${path} has format version 3; this reader reads 1`);
+  });
+
+  it('a codec that is not registered', async () => {
+    const path = join(tmp.dir, 'custom');
+    const custom: Codec = { ...rawCodec, id: 'my-codec' };
+    await writeStore(path, 2, { codec: custom });
+    expect(() => openStore(path, { codecs: new CodecRegistry([lz4Codec, rawCodec]) })).toThrow(UnknownCodecError);
+    expect(() => openStore(path, { codecs: new CodecRegistry([lz4Codec]) })).toThrow(
+      'Unknown codec "my-codec"; registered codecs: lz4',
+    );
+    const store = openStore(path, { codecs: new CodecRegistry([custom]) });
+    expect(Buffer.from(store.get(1).data)).toEqual(Buffer.from(pixels(1)));
+    await store.close();
+  });
+});
+
+describe('damaged records give a StoreDamagedError naming store, index and key', () => {
+  it('a flipped bit fails the checksum', async () => {
+    const path = join(tmp.dir, 'flipped');
+    await writeStore(path);
+    const good = Buffer.from(openStore(path).get(1).data);
+    expect(good).toEqual(Buffer.from(pixels(1)));
+    const sealed = sealRecord(lz4Codec.encode({ name: '1.png', label: null, shape, dtype: 'uint8', data: pixels(1) }));
+    sealed[sealed.length - 10] ^= 0x04;
+    await putRaw(path, 'records', recordKey(1), sealed);
+    const store = openStore(path);
+    expect(() => store.get(1)).toThrow(StoreDamagedError);
+    expect(() => store.get(1)).toThrow(`Store ${path} record 1 (key 00000001) is damaged: checksum mismatch`);
+    expect(Buffer.from(store.get(2).data)).toEqual(Buffer.from(pixels(2)));
+    await store.close();
+  });
+
+  it('a value that passes its checksum but does not decode', async () => {
+    const path = join(tmp.dir, 'undecodable');
+    await writeStore(path);
+    await putRaw(path, 'records', recordKey(0), sealRecord(Buffer.from('not an lz4 frame')));
+    const store = openStore(path);
+    expect(() => store.get(0)).toThrow(/record 0 \(key 00000000\) passed its checksum but does not decode/);
+    await store.close();
+  });
+
+  it('a missing record that the header counts', async () => {
+    const path = join(tmp.dir, 'missing-record');
+    await writeStore(path);
+    const env = open({ path, noSubdir: false, maxDbs: 8 });
+    await env.openDB({ name: 'records', encoding: 'binary', keyEncoding: 'binary' }).remove(recordKey(2));
+    await env.close();
+    const store = openStore(path);
+    expect(() => store.get(2)).toThrow(/has no record 2 \(key 00000002\) although its header counts 3/);
+    await store.close();
+  });
+
+  it('an index out of range is an option error, not damage', async () => {
+    const path = join(tmp.dir, 'range');
+    await writeStore(path);
+    const store = openStore(path);
+    expect(() => store.get(3)).toThrow('Expected integer from 0 to 2 for index but received 3 of type number');
+    await store.close();
+  });
+});

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { StoreExistsError, StoreWriteError, InvalidOptionError, type SampleRecord } from '@imgstore/core';
+import { createStoreWriter, openStore } from '@imgstore/store';
+import { makeTempDir } from '../../../tools/test-support/index.js';
+
+function record(i: number, shape: [number, number, number] = [6, 5, 3]): SampleRecord {
+  const data = new Uint8Array(shape[0] * shape[1] * shape[2]);
+  for (let j = 0; j < data.length; j++) data[j] = (i * 13 + j) & 0xff;
+  return { name: `c${i % 3}/img-${i}.jpg`, label: i % 3, shape, dtype: 'uint8', data };
+}
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeEach(() => {
+  tmp = makeTempDir();
+});
+afterEach(() => tmp.cleanup());
+
+describe.each(['lz4', 'raw'])('store round trip with codec %s', (codec) => {
+  it('reads back every record, field and pixel, by index and by iteration', async () => {
+    const path = join(tmp.dir, 'train.lmdb');
+    const writer = createStoreWriter(path, { shape: [6, 5, 3], codec, labelNames: ['a', 'b', 'c'], recordsPerCommit: 7 });
+    for (let i = 0; i < 50; i++) expect(await writer.append(record(i))).toBe(i);
+    await writer.reject('c0/broken.jpg', 'truncated');
+    const header = await writer.finish();
+    expect(header).toMatchObject({ format: 'imgstore', version: 1, codec, count: 50, rejected: 1, labelNames: ['a', 'b', 'c'] });
+
+    const store = openStore(path);
+    try {
+      expect(store.length).toBe(50);
+      expect(store.header.shape).toEqual([6, 5, 3]);
+      for (const i of [0, 17, 49]) {
+        const sample = store.get(i);
+        const expected = record(i);
+        expect(sample).toMatchObject({ index: i, name: expected.name, label: expected.label, dtype: 'uint8' });
+        expect(Buffer.from(sample.data).equals(Buffer.from(expected.data))).toBe(true);
+      }
+      const kept = store.get(3).data;
+      store.get(4); // a later read must not overwrite data the caller kept
+      expect(Buffer.from(kept).equals(Buffer.from(record(3).data))).toBe(true);
+      expect([...store].map((s) => s.index)).toEqual([...Array(50).keys()]);
+      expect(store.rejects()).toEqual([{ name: 'c0/broken.jpg', reason: 'truncated' }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('StoreWriter', () => {
+  it('refuses an existing store unless overwrite is set, then replaces it', async () => {
+    const path = join(tmp.dir, 's');
+    const first = createStoreWriter(path, { shape: [6, 5, 3] });
+    await first.append(record(1));
+    await first.finish();
+    expect(() => createStoreWriter(path, { shape: [6, 5, 3] })).toThrow(StoreExistsError);
+    expect(() => createStoreWriter(path, { shape: [6, 5, 3] })).toThrow(/already exists; pass overwrite/);
+    const second = createStoreWriter(path, { shape: [6, 5, 3], overwrite: true });
+    await second.finish();
+    const store = openStore(path);
+    expect(store.length).toBe(0);
+    await store.close();
+  });
+
+  it('refuses to write into a folder that holds other files', async () => {
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const path = join(tmp.dir, 'photos');
+    mkdirSync(path);
+    writeFileSync(join(path, 'holiday.jpg'), 'x');
+    expect(() => createStoreWriter(path, { shape: [1, 1, 3], overwrite: true })).toThrow(/not an imgstore store; refusing/);
+  });
+
+  it('reports an unwritable location as a StoreWriteError naming the path', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(tmp.dir, 'file'), 'x');
+    const path = join(tmp.dir, 'file', 'store');
+    expect(() => createStoreWriter(path, { shape: [1, 1, 3] })).toThrow(StoreWriteError);
+    expect(() => createStoreWriter(path, { shape: [1, 1, 3] })).toThrow(path);
+  });
+
+  it('validates options and records', async () => {
+    const path = join(tmp.dir, 'v');
+    expect(() => createStoreWriter(path, { shape: [0, 1, 3] as never })).toThrow(InvalidOptionError);
+    expect(() => createStoreWriter(path, { shape: [1, 1, 3], recordsPerComit: 3 } as never)).toThrow(
+      'Unknown option recordsPerComit',
+    );
+    const writer = createStoreWriter(path, { shape: [6, 5, 3] });
+    await expect(writer.append(record(0, [5, 6, 3]))).rejects.toThrow(/record\.shape/);
+    await writer.close();
+  });
+});
