@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { openStore } from '@imgstore/store';
+import { makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../test-support/index.js';
+
+// Debian's Python with python3-lmdb, python3-msgpack, python3-lz4, python3-numpy (.ci/run installs them).
+const python = '/usr/bin/python3';
+const modules = ['lmdb', 'msgpack', 'lz4.frame', 'numpy'];
+const pythonReady =
+  existsSync(python) && spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0;
+// Under CI the test must run: a missing Debian package is a failure there, not a skip.
+const mustRun = process.env.CI === 'true' || process.env.CI === '1';
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeAll(() => {
+  tmp = makeTempDir('imgstore-py-');
+});
+afterAll(() => tmp.cleanup());
+
+describe('Python reads what TypeScript wrote', () => {
+  it('has the Debian Python packages under CI', () => {
+    if (mustRun) expect(pythonReady, `${python} cannot import ${modules.join(', ')}`).toBe(true);
+  });
+
+  it.skipIf(!pythonReady)('returns the same pixels, names, labels and shapes for every record, with both codecs', async () => {
+    const images = join(tmp.dir, 'images');
+    for (const cls of ['a', 'b']) {
+      mkdirSync(join(images, cls), { recursive: true });
+      for (let i = 0; i < 3; i++) writeFileSync(join(images, cls, `${i}.png`), await makeImage(50 + i, 40, 'png', { seed: i }));
+    }
+    for (const codec of ['lz4', 'raw']) {
+      const store = join(tmp.dir, `${codec}.lmdb`);
+      const converted = await runImgstore(['convert', images, store, '--size', '24x16', '--codec', codec, '-q']);
+      expect(converted.code, converted.stderr).toBe(0);
+
+      const py = await runProcess(python, [join(repoRoot, 'examples/python/read_store.py'), store, '--digests']);
+      expect(py.code, py.stderr).toBe(0);
+      const fromPython = py.stdout.trim().split('\n').map((line) => JSON.parse(line));
+
+      const reader = openStore(store);
+      const fromTs = [...reader].map((s) => ({
+        index: s.index,
+        name: s.name,
+        label: s.label,
+        shape: [...s.shape],
+        sha256: createHash('sha256').update(s.data).digest('hex'),
+      }));
+      await reader.close();
+      expect(fromTs).toHaveLength(6);
+      expect(fromPython).toEqual(fromTs);
+    }
+  });
+});
