@@ -127,7 +127,7 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
     const good = Buffer.from(openStore(path).get(1).data);
     expect(good).toEqual(Buffer.from(pixels(1)));
     const sealed = sealRecord(lz4Codec.encode({ name: '1.png', label: null, shape, dtype: 'uint8', data: pixels(1) }));
-    sealed[sealed.length - 10] ^= 0x04;
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 10) ^ 0x04, sealed.length - 10);
     await putRaw(path, 'records', recordKey(1), sealed);
     const store = openStore(path);
     expect(() => store.get(1)).toThrow(StoreDamagedError);
