@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import {
   DecodeFailedError,
+  InterruptedError,
+  StoreFormatError,
   expectBoolean,
   expectKnownKeys,
   expectPositiveInteger,
@@ -9,7 +11,7 @@ import {
   type StoreHeader,
 } from '@imgstore/core';
 import { checkDecodeOptions, decodeImage, type Fit, type RawImage } from '@imgstore/image';
-import { createStoreWriter } from '@imgstore/store';
+import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
 import { version } from '../package.json';
 
@@ -32,6 +34,14 @@ export interface ConvertFolderOptions {
   concurrency?: number;
   /** Inputs with more pixels are rejected before decoding. Default: sharp's 268,402,689. */
   limitInputPixels?: number;
+  /**
+   * Continue an unfinished conversion into `output` (killed, interrupted, crashed): inputs already
+   * committed are skipped without decoding; the result equals an uninterrupted run. A complete store is
+   * left as it is. Default false.
+   */
+  resume?: boolean;
+  /** Stops the conversion: what is done is committed, the store stays resumable, InterruptedError is thrown. */
+  signal?: AbortSignal;
   /** Called after each input is stored or rejected. */
   onProgress?: (progress: ConvertProgress) => void;
 }
@@ -44,6 +54,10 @@ export interface ConvertProgress {
 }
 
 export interface ConvertSummary {
+  /** Inputs that an earlier, interrupted run had already handled (0 for a fresh conversion). */
+  resumedAt: number;
+  /** True when `resume` found the store already complete and did nothing. */
+  alreadyComplete: boolean;
   /** Inputs found in the folder. */
   read: number;
   /** Records written. */
@@ -54,7 +68,20 @@ export interface ConvertSummary {
   seconds: number;
 }
 
-const KNOWN = ['input', 'output', 'width', 'height', 'fit', 'overwrite', 'codec', 'concurrency', 'limitInputPixels', 'onProgress'];
+const KNOWN = [
+  'input',
+  'output',
+  'width',
+  'height',
+  'fit',
+  'overwrite',
+  'codec',
+  'concurrency',
+  'limitInputPixels',
+  'resume',
+  'signal',
+  'onProgress',
+];
 
 type Decoded = { file: InputFile; image: RawImage } | { file: InputFile; reason: string };
 
@@ -73,13 +100,22 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
   });
   const concurrency = expectPositiveInteger('concurrency', options.concurrency ?? Math.max(2, availableParallelism() * 2));
   const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
+  const resume = expectBoolean('resume', options.resume ?? false);
+  const { signal } = options;
   const started = performance.now();
 
   const scan = scanFolder(options.input);
+  if (resume) {
+    const complete = completeStoreSummary(options.output, scan.count);
+    if (complete) return complete;
+  }
   const writer = createStoreWriter(options.output, {
     shape: [decodeOptions.height, decodeOptions.width, 3],
     labelNames: scan.labelNames,
     overwrite,
+    resume,
+    // Everything that decides the records: a resume with other inputs or settings is refused.
+    jobId: `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}`,
     ...(options.codec === undefined ? {} : { codec: options.codec }),
     provenance: {
       tool: '@imgstore/cli',
@@ -95,15 +131,31 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       (error: unknown) => ({ file, reason: error instanceof DecodeFailedError ? stripSource(error) : String(error) }),
     );
 
-  const rejects: RejectRecord[] = [];
-  const total = scan.files.length;
+  const total = scan.count;
+  const resumedAt = writer.resumedAt;
+  const files = scan.files();
+  // Inputs an earlier run committed are skipped by name order alone: no decoding again.
+  for (let i = 0; i < resumedAt; i++) files.next();
   // A window of decodes in flight, consumed in input order: deterministic output, bounded memory.
   const inFlight: Promise<Decoded>[] = [];
-  let next = 0;
+  const refill = () => {
+    while (inFlight.length < concurrency) {
+      const next = files.next();
+      if (next.done) return;
+      inFlight.push(decode(next.value));
+    }
+  };
   try {
-    for (let done = 1; done <= total; done++) {
-      while (inFlight.length < concurrency && next < total) inFlight.push(decode(scan.files[next++]!));
+    for (let done = resumedAt + 1; done <= total; done++) {
+      if (signal?.aborted) {
+        throw new InterruptedError(
+          `Conversion interrupted after ${done - 1} of ${total} inputs; ${writer.count} records are committed`,
+        );
+      }
+      refill();
       const result = await inFlight.shift()!;
+      // Set before appending: a commit inside append() must count this input as handled.
+      writer.position = done;
       if ('image' in result) {
         const { image, file } = result;
         await writer.append({
@@ -114,18 +166,50 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
           data: image.data,
         });
       } else {
-        rejects.push({ name: result.file.name, reason: result.reason });
         await writer.reject(result.file.name, result.reason);
       }
-      options.onProgress?.({ done, total, stored: writer.count, rejected: rejects.length });
+      options.onProgress?.({ done, total, stored: writer.count, rejected: writer.rejected });
     }
   } catch (error) {
-    await Promise.allSettled(inFlight);
+    // Commit what is complete (the checkpoint says how far), leave the store resumable, then report.
     await writer.close().catch(() => undefined);
     throw error;
   }
   const header = await writer.finish();
-  return { read: total, stored: header.count, rejects, header, seconds: (performance.now() - started) / 1000 };
+  const store = openStore(options.output);
+  const rejects = store.rejects(); // this run's and any earlier run's
+  await store.close();
+  return {
+    read: total,
+    stored: header.count,
+    rejects,
+    header,
+    seconds: (performance.now() - started) / 1000,
+    resumedAt,
+    alreadyComplete: false,
+  };
+}
+
+/** For `resume` on a store that is already complete: its summary, so that nothing is redone. */
+function completeStoreSummary(output: string, read: number): ConvertSummary | null {
+  let store;
+  try {
+    store = openStore(output);
+  } catch (error) {
+    if (error instanceof StoreFormatError && (error.reason === 'incomplete' || error.reason === 'missing')) return null;
+    throw error;
+  }
+  const summary = {
+    read,
+    stored: store.length,
+    rejects: store.rejects(),
+    header: store.header,
+    seconds: 0,
+    resumedAt: read,
+    alreadyComplete: true,
+  };
+  void store.close();
+  return summary;
 }
 
 /** The reason without the "Cannot decode <path>: " prefix, since reject lists already name the file. */

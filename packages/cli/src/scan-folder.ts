@@ -1,4 +1,5 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { opendirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { ImgstoreError } from '@imgstore/core';
 
@@ -9,11 +10,20 @@ export interface InputFile {
   label: number | null;
 }
 
+/**
+ * What a folder holds, without holding its file list: a conversion of 10,000,000 files keeps only
+ * the folder being walked in memory. `files()` walks again each time it is called, in the same order.
+ */
 export interface FolderScan {
   /** `imagefolder` when the root holds only class subfolders (labels from folder names), else `flat`. */
   layout: 'imagefolder' | 'flat';
   labelNames: string[] | null;
-  files: InputFile[];
+  /** Number of input files. */
+  count: number;
+  /** SHA-256 over the ordered input names: a resumed conversion checks that the folder has not changed. */
+  digest: string;
+  /** The input files in stable sorted order. */
+  files(): Generator<InputFile>;
 }
 
 /** Code-unit order: the same on every platform and locale, so conversions are reproducible. */
@@ -23,15 +33,23 @@ function byName(a: Dirent, b: Dirent): number {
 
 /** Entries of a folder without hidden ones (`.DS_Store`, `.git`, ...), sorted. */
 function visibleEntries(dir: string): Dirent[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => !entry.name.startsWith('.'))
-    .sort(byName);
+  const entries: Dirent[] = [];
+  const handle = opendirSync(dir);
+  try {
+    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+      if (!entry.name.startsWith('.')) entries.push(entry);
+    }
+  } finally {
+    handle.closeSync();
+  }
+  return entries.sort(byName);
 }
 
 /**
- * Lists every file below `root` in a stable sorted order. Every file is a candidate: formats are
- * recognised by content when decoding, so non-images are reported as rejects rather than silently
- * ignored. Symbolic links to files are followed; links to folders are not (no loops).
+ * Scans `root`: decides the layout and counts and fingerprints the inputs in one streaming pass.
+ * Every file is a candidate: formats are recognised by content when decoding, so non-images are
+ * reported as rejects rather than silently ignored. Symbolic links to files are followed; links to
+ * folders are not (so a link loop cannot trap the walk).
  */
 export function scanFolder(root: string): FolderScan {
   let rootStat;
@@ -43,21 +61,28 @@ export function scanFolder(root: string): FolderScan {
   if (!rootStat.isDirectory()) throw new ImgstoreError('ERR_IMGSTORE_INPUT', `Input ${root} is not a folder`);
   const top = visibleEntries(root);
   const isImageFolder = top.length > 0 && top.every((entry) => entry.isDirectory());
-  if (!isImageFolder) return { layout: 'flat', labelNames: null, files: walk(root, '', null) };
-  const labelNames = top.map((entry) => entry.name);
-  const files = top.flatMap((entry, label) => walk(join(root, entry.name), `${entry.name}/`, label));
-  return { layout: 'imagefolder', labelNames, files };
+  const labelNames = isImageFolder ? top.map((entry) => entry.name) : null;
+  const files = isImageFolder
+    ? function* () {
+        for (const [label, entry] of top.entries()) yield* walk(join(root, entry.name), `${entry.name}/`, label);
+      }
+    : () => walk(root, '', null);
+  const hash = createHash('sha256');
+  let count = 0;
+  for (const file of files()) {
+    hash.update(file.name).update('\0');
+    count++;
+  }
+  return { layout: isImageFolder ? 'imagefolder' : 'flat', labelNames, count, digest: hash.digest('hex'), files };
 }
 
-function walk(dir: string, prefix: string, label: number | null): InputFile[] {
-  const out: InputFile[] = [];
+function* walk(dir: string, prefix: string, label: number | null): Generator<InputFile> {
   for (const entry of visibleEntries(dir)) {
     const path = join(dir, entry.name);
     const name = prefix + entry.name;
-    if (entry.isDirectory()) out.push(...walk(path, `${name}/`, label));
-    else if (entry.isFile() || (entry.isSymbolicLink() && isFileTarget(path))) out.push({ path, name, label });
+    if (entry.isDirectory()) yield* walk(path, `${name}/`, label);
+    else if (entry.isFile() || (entry.isSymbolicLink() && isFileTarget(path))) yield { path, name, label };
   }
-  return out;
 }
 
 function isFileTarget(path: string): boolean {

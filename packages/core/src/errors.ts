@@ -99,3 +99,19 @@ export class SampleLoadError extends ImgstoreError {
     this.index = index;
   }
 }
+
+/** A store cannot be resumed with these settings: it was started with others (size, codec, inputs). */
+export class ResumeMismatchError extends ImgstoreError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('ERR_IMGSTORE_RESUME_MISMATCH', message);
+    this.path = path;
+  }
+}
+
+/** A long operation was stopped (Ctrl-C, SIGTERM, an AbortSignal) after committing what it had. */
+export class InterruptedError extends ImgstoreError {
+  constructor(message: string) {
+    super('ERR_IMGSTORE_INTERRUPTED', message);
+  }
+}

@@ -13,6 +13,10 @@ export const MAX_DBS = 8;
 
 /** Key of the header in the `meta` database (UTF-8 bytes). */
 export const HEADER_KEY = 'header';
+/** `meta` key of the settings a writer started with (shape, codec, labels, job id), checked on resume. */
+export const SETTINGS_KEY = 'settings';
+/** `meta` key of the writer's checkpoint, committed with every batch: how many inputs are fully handled. */
+export const CHECKPOINT_KEY = 'checkpoint';
 
 /** Records are keyed by their index as a 4-byte big-endian unsigned integer, so LMDB order is index order. */
 export const RECORD_KEY_BYTES = 4;

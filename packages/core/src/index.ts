@@ -8,6 +8,8 @@ export {
   StoreDamagedError,
   DecodeFailedError,
   SampleLoadError,
+  ResumeMismatchError,
+  InterruptedError,
 } from './errors.js';
 export type { StoreFormatReason } from './errors.js';
 
@@ -38,6 +40,8 @@ export {
   DB_REJECTS,
   MAX_DBS,
   HEADER_KEY,
+  SETTINGS_KEY,
+  CHECKPOINT_KEY,
   RECORD_KEY_BYTES,
   MAX_RECORDS,
   RECORD_CHECKSUM_BYTES,

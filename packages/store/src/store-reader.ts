@@ -74,6 +74,19 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
     }
   }
 
+  /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */
+  getStoredBytes(index: number): Buffer {
+    if (!isValidIndex(index, this.header.count)) {
+      throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
+    }
+    writeRecordKey(this.#key, index);
+    const value = this.#dbs.records.getBinary(this.#key);
+    if (value === undefined) {
+      throw new StoreDamagedError(this.path, index, `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`);
+    }
+    return value;
+  }
+
   *[Symbol.iterator](): Iterator<Sample> {
     for (let i = 0; i < this.header.count; i++) yield this.get(i);
   }

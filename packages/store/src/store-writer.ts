@@ -1,13 +1,18 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CHECKPOINT_KEY,
   FORMAT_NAME,
   FORMAT_VERSION,
   HEADER_KEY,
+  ResumeMismatchError,
+  SETTINGS_KEY,
   StoreExistsError,
+  StoreFormatError,
   StoreWriteError,
   expectBoolean,
   expectKnownKeys,
+  expectNonNegativeInteger,
   expectPositiveInteger,
   invalidOption,
   shapeByteLength,
@@ -17,7 +22,7 @@ import {
   type StoreHeader,
   type StoreProvenance,
 } from '@imgstore/core';
-import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, type CodecRegistry } from '@imgstore/codec';
+import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
@@ -34,29 +39,60 @@ export interface StoreWriterOptions {
   labelNames?: string[] | null;
   /** Replace an existing store at the path. Default false: an existing store is an error. */
   overwrite?: boolean;
-  /** Records per LMDB write transaction. Default 64: fewer commits, bounded memory (~13 MB at 256×256×3). */
+  /**
+   * Continue the unfinished store at the path (one whose writer never called `finish()`): its records,
+   * rejects and checkpoint are kept and appending goes on after them. The store must have been started
+   * with the same shape, codec, label names and `jobId`. Default false.
+   */
+  resume?: boolean;
+  /** Identifies the job (e.g. a digest of the input list), so that a resume refuses another job's store. */
+  jobId?: string;
+  /** Records (and rejects) per LMDB write transaction. Default 64: ~13 MB at 256×256×3, few commits. */
   recordsPerCommit?: number;
   /** Informative facts recorded in the header (tool, source folder, settings). */
   provenance?: Partial<StoreProvenance>;
 }
 
-const KNOWN_OPTIONS = ['shape', 'codec', 'codecs', 'labelNames', 'overwrite', 'recordsPerCommit', 'provenance'];
+const KNOWN_OPTIONS = ['shape', 'codec', 'codecs', 'labelNames', 'overwrite', 'resume', 'jobId', 'recordsPerCommit', 'provenance'];
 /** Files an LMDB environment folder holds; anything else in the folder means it is not only a store. */
 const LMDB_FILES = new Set(['data.mdb', 'lock.mdb']);
 
+/** What a writer started with; stored under `meta/settings` and compared on resume. */
+interface WriterSettings {
+  shape: number[];
+  codec: string;
+  labelNames: string[] | null;
+  jobId: string | null;
+}
+
+/** Committed with every batch: how far the job got. */
+interface Checkpoint {
+  position: number;
+  records: number;
+  rejected: number;
+}
+
+type Entry = [db: StoreDatabases['records'], key: Buffer, value: Buffer];
+
 /**
- * Writes a new store. Records are appended in index order and committed in batches; the header is
- * written last by `finish()`, so a store whose writer never finished is recognisably incomplete.
+ * Writes a store. Records are appended in index order and committed in batches; each commit also
+ * carries the rejects and a checkpoint (`position`, set by the caller: e.g. inputs handled so far),
+ * so a crash at any moment leaves every committed record intact and a resume knows where to go on.
+ * The header is written last by `finish()`, so a store whose writer never finished is recognisably
+ * incomplete.
  */
 export class StoreWriter {
   readonly path: string;
   readonly codec: Codec;
   readonly shape: Shape;
   readonly labelNames: string[] | null;
+  /** The checkpoint position the store had when it was opened: 0 for a new store. */
+  readonly resumedAt: number;
   #dbs: StoreDatabases;
-  #pending: Array<[Buffer, Buffer]> = [];
+  #pending: Entry[] = [];
   #count = 0;
   #rejected = 0;
+  #position = 0;
   #recordsPerCommit: number;
   #provenance: Partial<StoreProvenance>;
   #closed = false;
@@ -64,26 +100,39 @@ export class StoreWriter {
   constructor(path: string, options: StoreWriterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
     expectKnownKeys('', options, KNOWN_OPTIONS);
-    const { shape, codec = DEFAULT_CODEC_ID, codecs = defaultCodecs, labelNames = null } = options;
+    const { shape, codec = DEFAULT_CODEC_ID, codecs = defaultCodecs, labelNames = null, jobId = null } = options;
     if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((n) => Number.isInteger(n) && n > 0)) {
       throw invalidOption('shape', '[height, width, channels] of positive integers', shape);
     }
     if (labelNames !== null && !(Array.isArray(labelNames) && labelNames.every((n) => typeof n === 'string'))) {
       throw invalidOption('labelNames', 'array of strings or null', labelNames);
     }
+    if (jobId !== null && typeof jobId !== 'string') throw invalidOption('jobId', 'string', jobId);
     const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
+    const resume = expectBoolean('resume', options.resume ?? false);
     this.#recordsPerCommit = expectPositiveInteger('recordsPerCommit', options.recordsPerCommit ?? 64);
     this.codec = typeof codec === 'string' ? codecs.get(codec) : codecs.register(codec).get(codec.id);
     this.path = path;
     this.shape = [shape[0], shape[1], shape[2]];
     this.labelNames = labelNames;
     this.#provenance = options.provenance ?? {};
-    prepareStoreFolder(path, overwrite);
+    const settings: WriterSettings = { shape: [...this.shape], codec: this.codec.id, labelNames, jobId };
+
+    const resuming = resume && existsSync(join(path, 'data.mdb'));
+    if (!resuming) prepareStoreFolder(path, overwrite);
     try {
       this.#dbs = openStoreDatabases(path, false);
     } catch (cause) {
-      throw new StoreWriteError(path, `Cannot create store ${path}: ${(cause as Error).message}`, { cause });
+      throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
     }
+    try {
+      if (resuming) this.#loadForResume(settings);
+      else this.#dbs.env.transactionSync(() => this.#dbs.meta.put(Buffer.from(SETTINGS_KEY), packPlain(settings)));
+    } catch (error) {
+      void this.#dbs.env.close();
+      throw error;
+    }
+    this.resumedAt = this.#position;
   }
 
   /** Records appended so far (committed or pending). */
@@ -93,6 +142,15 @@ export class StoreWriter {
 
   get rejected(): number {
     return this.#rejected;
+  }
+
+  /** The caller's progress marker, committed with the next batch (e.g. inputs handled so far). */
+  get position(): number {
+    return this.#position;
+  }
+
+  set position(value: number) {
+    this.#position = expectNonNegativeInteger('position', value);
   }
 
   /** Appends a record as the next index and returns that index; commits when a batch is full. */
@@ -109,8 +167,8 @@ export class StoreWriter {
       throw invalidOption('record.label', `label below ${this.labelNames.length}`, record.label);
     }
     const index = this.#count++;
-    this.#pending.push([recordKey(index), sealRecord(this.codec.encode(record))]);
-    if (this.#pending.length >= this.#recordsPerCommit) await this.flush();
+    this.#pending.push([this.#dbs.records, recordKey(index), sealRecord(this.codec.encode(record))]);
+    await this.#commitIfFull();
     return index;
   }
 
@@ -118,14 +176,17 @@ export class StoreWriter {
   async reject(name: string, reason: string): Promise<void> {
     this.#assertOpen();
     const seq = this.#rejected++;
-    await this.#commit([[recordKey(seq), packPlain({ name, reason })]], this.#dbs.rejects);
+    this.#pending.push([this.#dbs.rejects, recordKey(seq), packPlain({ name, reason })]);
+    await this.#commitIfFull();
   }
 
-  /** Commits pending records. */
+  /** Commits pending records and rejects, with the checkpoint. */
   async flush(): Promise<void> {
+    const checkpoint: Checkpoint = { position: this.#position, records: this.#count, rejected: this.#rejected };
     const batch = this.#pending;
     this.#pending = [];
-    if (batch.length) await this.#commit(batch, this.#dbs.records);
+    batch.push([this.#dbs.meta, Buffer.from(CHECKPOINT_KEY), packPlain(checkpoint)]);
+    await this.#commit(batch);
   }
 
   /** Commits everything, writes the header (making the store complete), closes, returns the header. */
@@ -150,12 +211,12 @@ export class StoreWriter {
         ...this.#provenance,
       },
     };
-    await this.#commit([[Buffer.from(HEADER_KEY), encodeHeader(header)]], this.#dbs.meta);
+    await this.#commit([[this.#dbs.meta, Buffer.from(HEADER_KEY), encodeHeader(header)]]);
     await this.close();
     return header;
   }
 
-  /** Commits pending records and closes without a header: the store stays incomplete. */
+  /** Commits pending records and closes without a header: the store stays incomplete and resumable. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush();
@@ -163,10 +224,14 @@ export class StoreWriter {
     await this.#dbs.env.close();
   }
 
-  async #commit(entries: Array<[Buffer, Buffer]>, db: StoreDatabases['records']): Promise<void> {
+  async #commitIfFull(): Promise<void> {
+    if (this.#pending.length >= this.#recordsPerCommit) await this.flush();
+  }
+
+  async #commit(entries: Entry[]): Promise<void> {
     try {
       await this.#dbs.env.transaction(() => {
-        for (const [key, value] of entries) db.put(key, value);
+        for (const [db, key, value] of entries) db.put(key, value);
       });
     } catch (cause) {
       throw new StoreWriteError(this.path, `Cannot write to store ${this.path}: ${(cause as Error).message}`, {
@@ -175,12 +240,49 @@ export class StoreWriter {
     }
   }
 
+  /** Picks up an unfinished store: checks its settings, then counts what it holds. */
+  #loadForResume(expected: WriterSettings): void {
+    const { meta, records, rejects } = this.#dbs;
+    if (meta.getBinary(Buffer.from(HEADER_KEY)) !== undefined) {
+      throw new StoreExistsError(this.path, `Store ${this.path} is already complete; there is nothing to resume`);
+    }
+    const settingsBytes = meta.getBinary(Buffer.from(SETTINGS_KEY));
+    if (settingsBytes === undefined) {
+      throw new StoreFormatError(this.path, 'not-a-store', `${this.path} is not an unfinished imgstore store; cannot resume it`);
+    }
+    const found = unpackPlain(settingsBytes) as WriterSettings;
+    for (const key of ['shape', 'codec', 'labelNames', 'jobId'] as const) {
+      if (JSON.stringify(found[key]) !== JSON.stringify(expected[key])) {
+        throw new ResumeMismatchError(
+          this.path,
+          `Cannot resume ${this.path}: it was started with ${key} ${JSON.stringify(found[key])}, not ${JSON.stringify(expected[key])}` +
+            (key === 'jobId' ? ' (the inputs changed since)' : ''),
+        );
+      }
+    }
+    const checkpointBytes = meta.getBinary(Buffer.from(CHECKPOINT_KEY));
+    const checkpoint = checkpointBytes ? (unpackPlain(checkpointBytes) as Checkpoint) : { position: 0, records: 0, rejected: 0 };
+    // The checkpoint is committed in the same transaction as the records it counts, so they agree.
+    const recordCount = records.getKeysCount();
+    const rejectCount = rejects.getKeysCount();
+    if (recordCount !== checkpoint.records || rejectCount !== checkpoint.rejected) {
+      throw new StoreFormatError(
+        this.path,
+        'not-a-store',
+        `Cannot resume ${this.path}: its checkpoint counts ${checkpoint.records} records and ${checkpoint.rejected} rejects but it holds ${recordCount} and ${rejectCount}`,
+      );
+    }
+    this.#count = recordCount;
+    this.#rejected = rejectCount;
+    this.#position = checkpoint.position;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new StoreWriteError(this.path, `Store writer for ${this.path} is already closed`);
   }
 }
 
-/** Opens a writer for a new store at `path`. */
+/** Opens a writer for a new store at `path` (or, with `resume`, for the unfinished store there). */
 export function createStoreWriter(path: string, options: StoreWriterOptions): StoreWriter {
   return new StoreWriter(path, options);
 }

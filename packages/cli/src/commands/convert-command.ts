@@ -7,6 +7,15 @@ import { createProgressReporter } from '../progress-reporter.js';
 import { formatBytes } from '../format-bytes.js';
 import { storeSizeBytes } from '../store-size.js';
 import { CliExit } from '../cli-exit.js';
+import { InterruptedError } from '@imgstore/core';
+
+function positiveOrZeroInt(name: string) {
+  return (text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
 
 function positiveInt(name: string) {
   return (text: string) => {
@@ -25,6 +34,37 @@ interface ConvertFlags {
   maxPixels?: number;
   strict: boolean;
   quiet: boolean;
+  resume: boolean;
+  progressInterval: number;
+}
+
+/** The command line to finish an interrupted run: the same arguments, with --resume. */
+function resumeCommand(): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
+  const quoted = args.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
+  return `imgstore ${quoted.join(' ')} --resume`;
+}
+
+/** Ctrl-C / SIGTERM: the first one stops the conversion cleanly, a second one exits at once. */
+function abortOnSignals(): { signal: AbortSignal; exitCode: () => number; dispose: () => void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (received) process.exit(name === 'SIGINT' ? 130 : 143);
+    received = name;
+    process.stderr.write(`\n${name}: committing what is done (press Ctrl-C again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    exitCode: () => (received === 'SIGTERM' ? 143 : 130),
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export function convertCommand(): Command {
@@ -35,11 +75,13 @@ export function convertCommand(): Command {
     .option('-s, --size <WxH>', 'output size, WIDTHxHEIGHT or one number for a square', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
     .addOption(new Option('--codec <id>', 'record codec').choices(defaultCodecs.ids()).default(DEFAULT_CODEC_ID))
-    .option('--overwrite', 'replace an existing store at <store>', false)
+    .addOption(new Option('--overwrite', 'replace an existing store at <store>').default(false).conflicts('resume'))
+    .option('--resume', 'finish an interrupted conversion into <store> (same folder and options); committed inputs are not decoded again', false)
     .option('-j, --concurrency <n>', 'images decoded at once (default: 2 × CPUs)', positiveInt('--concurrency'))
     .option('--max-pixels <n>', 'reject inputs with more pixels than this, before decoding (default 268402689)', positiveInt('--max-pixels'))
     .option('--strict', 'exit non-zero if any input was rejected', false)
     .option('-q, --quiet', 'no progress output', false)
+    .option('--progress-interval <ms>', 'when not on a terminal, milliseconds between progress lines', positiveOrZeroInt('--progress-interval'), 5000)
     .addHelpText(
       'after',
       `
@@ -53,7 +95,8 @@ Examples:
     )
     .action(async (folder: string, store: string, flags: ConvertFlags) => {
       const { width, height } = parseSize(flags.size);
-      const progress = flags.quiet ? null : createProgressReporter(process.stderr, 'convert');
+      const progress = flags.quiet ? null : createProgressReporter(process.stderr, 'convert', flags.progressInterval);
+      const interrupt = abortOnSignals();
       const summary = await convertFolder({
         input: folder,
         output: store,
@@ -62,11 +105,29 @@ Examples:
         fit: flags.fit,
         codec: flags.codec,
         overwrite: flags.overwrite,
+        resume: flags.resume,
+        signal: interrupt.signal,
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
         ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-      }).finally(() => progress?.stop());
-      const rate = summary.read / Math.max(summary.seconds, 1e-3);
+      })
+        .catch((error: unknown) => {
+          if (error instanceof InterruptedError) {
+            throw new CliExit(interrupt.exitCode(), `${error.message}.\nResume with: ${resumeCommand()}`);
+          }
+          throw error;
+        })
+        .finally(() => {
+          progress?.stop();
+          interrupt.dispose();
+        });
+      if (summary.alreadyComplete) {
+        console.log(`Store ${store} is already complete (${summary.stored} records); nothing to resume`);
+        return;
+      }
+      const handled = summary.read - summary.resumedAt;
+      const rate = handled / Math.max(summary.seconds, 1e-3);
+      if (summary.resumedAt > 0) console.log(`Resumed after ${summary.resumedAt} inputs already committed`);
       console.log(
         `Stored ${summary.stored} of ${summary.read} inputs in ${store} (${formatBytes(storeSizeBytes(store))}) ` +
           `in ${summary.seconds.toFixed(1)} s, ${rate.toFixed(0)} images/s; ${summary.rejects.length} rejected`,
