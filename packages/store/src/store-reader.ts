@@ -53,7 +53,8 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
     writeRecordKey(this.#key, index);
-    // getBinaryFast returns a buffer lmdb-js reuses on the next read: it is checked and decoded now.
+    // getBinaryFast returns lmdb-js's shared buffer (small values; the next read overwrites it) or a
+    // view into the memory map (large values): either way it is checked and decoded right here.
     const value = this.#dbs.records.getBinaryFast(this.#key);
     if (value === undefined) {
       throw new StoreDamagedError(this.path, index, `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`);

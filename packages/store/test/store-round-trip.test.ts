@@ -88,3 +88,23 @@ describe('StoreWriter', () => {
     await writer.close();
   });
 });
+
+describe('large records', () => {
+  it.each(['lz4', 'raw'])('reads 256×256×3 records (lmdb-js returns views into the map for these) with %s', async (codec) => {
+    const path = join(tmp.dir, `big-${codec}`);
+    const shape: [number, number, number] = [256, 256, 3];
+    const writer = createStoreWriter(path, { shape, codec });
+    for (let i = 0; i < 3; i++) await writer.append({ ...record(i, shape), label: null });
+    await writer.finish();
+    const store = openStore(path);
+    try {
+      const kept = store.get(0).data;
+      for (let i = 0; i < 3; i++) {
+        expect(Buffer.from(store.get(i).data).equals(Buffer.from(record(i, shape).data))).toBe(true);
+      }
+      expect(Buffer.from(kept).equals(Buffer.from(record(0, shape).data))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
