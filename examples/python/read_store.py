@@ -20,7 +20,7 @@ import sys
 import zlib
 
 import lmdb
-import lz4.frame
+import lz4.block
 import msgpack
 import numpy as np
 
@@ -66,7 +66,7 @@ class ImgStore:
         if zlib.crc32(payload) != stored:
             raise StoreError(f"{self.path}: record {index} failed its checksum")
         if self.header["codec"] == "lz4":
-            payload = lz4.frame.decompress(payload)
+            payload = lz4.block.decompress(payload)  # 4-byte little-endian size prefix, then the block
         return msgpack.unpackb(bytes(payload), raw=False)
 
     def __getitem__(self, index):

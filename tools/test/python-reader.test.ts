@@ -8,7 +8,7 @@ import { makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../te
 
 // Debian's Python with python3-lmdb, python3-msgpack, python3-lz4, python3-numpy (.ci/run installs them).
 const python = '/usr/bin/python3';
-const modules = ['lmdb', 'msgpack', 'lz4.frame', 'numpy'];
+const modules = ['lmdb', 'msgpack', 'lz4.block', 'numpy'];
 const pythonReady =
   existsSync(python) && spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0;
 // Under CI the test must run: a missing Debian package is a failure there, not a skip.

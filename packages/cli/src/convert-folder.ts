@@ -28,7 +28,7 @@ export interface ConvertFolderOptions {
   fit?: Fit;
   /** Replace an existing store. Default false. */
   overwrite?: boolean;
-  /** Codec id. Default `'lz4'`. */
+  /** Codec id. Default `'raw'`. */
   codec?: string;
   /** Images decoded at once. Default: twice the CPU count, at least 2. */
   concurrency?: number;

@@ -85,7 +85,7 @@ describe('imgstore convert', () => {
     const info = JSON.parse(json.stdout);
     expect(info.records).toBe(14);
     expect(info.bytes).toBeGreaterThan(0);
-    expect(info.header).toMatchObject({ format: 'imgstore', version: 1, codec: 'lz4', rejected: 3 });
+    expect(info.header).toMatchObject({ format: 'imgstore', version: 1, codec: 'raw', rejected: 3 });
     expect(info.rejects.map((r: { name: string }) => r.name)).toEqual(['cats/truncated.jpg', 'dogs/empty.png', 'dogs/notes.jpg']);
   });
 

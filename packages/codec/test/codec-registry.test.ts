@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvalidOptionError, UnknownCodecError, type Codec } from '@imgstore/core';
-import { CodecRegistry, defaultCodecs, getCodec, lz4Codec, packRecord, rawCodec, unpackRecord } from '@imgstore/codec';
+import { CodecRegistry, DEFAULT_CODEC_ID, defaultCodecs, getCodec, lz4Codec, packRecord, rawCodec, unpackRecord } from '@imgstore/codec';
 import { describeCodecContract } from './codec-contract.js';
 
 // A user-defined codec, written in this file: msgpack record, gzip-compressed.
@@ -25,6 +25,7 @@ describeCodecContract(gzipCodec);
 describe('CodecRegistry', () => {
   it('holds lz4 and raw by default and resolves them by id', () => {
     expect(defaultCodecs.ids()).toEqual(['lz4', 'raw']);
+    expect(DEFAULT_CODEC_ID).toBe('raw');
     expect(getCodec('lz4')).toBe(lz4Codec);
     expect(getCodec('raw')).toBe(rawCodec);
   });

@@ -31,7 +31,7 @@ import { encodeHeader } from './store-header.js';
 export interface StoreWriterOptions {
   /** Shape every record must have, [height, width, channels]. Required. */
   shape: Shape;
-  /** Codec id or instance. Default `'lz4'`. */
+  /** Codec id or instance. Default `'raw'`. */
   codec?: string | Codec;
   /** Where codec ids are resolved. Default: the process-wide registry of @imgstore/codec. */
   codecs?: CodecRegistry;
