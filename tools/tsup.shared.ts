@@ -12,6 +12,8 @@ export function packageBuild(extra: Partial<Options> = {}) {
     platform: 'node',
     splitting: false,
     treeshake: true,
+    // import.meta.url in the CJS build too (worker threads locate their entry files by it).
+    shims: true,
     ...extra,
   });
 }

@@ -6,6 +6,7 @@ export const rawCodec: Codec = {
   id: 'raw',
   description: 'msgpack record, pixels uncompressed',
   encode: packRecord,
+  decodeView: unpackRecord,
   decode(bytes) {
     const record = unpackRecord(bytes);
     // The pixels are a view into `bytes`, which the store reuses: copy them out.

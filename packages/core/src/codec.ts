@@ -15,4 +15,9 @@ export interface Codec {
    * a buffer that the next read overwrites. Throws on malformed input; never returns partial data.
    */
   decode(bytes: Uint8Array): SampleRecord;
+  /**
+   * Optional: like `decode`, but `data` may be a view into `bytes` (no copy). Readers that copy the
+   * pixels straight into a batch use it to save a copy per sample.
+   */
+  decodeView?(bytes: Uint8Array): SampleRecord;
 }

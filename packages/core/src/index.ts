@@ -28,7 +28,7 @@ export { shapeByteLength } from './sample.js';
 export type { Shape, RawImage, SampleRecord, Sample } from './sample.js';
 
 export { isValidIndex } from './dataset.js';
-export type { Dataset } from './dataset.js';
+export type { Dataset, DatasetSource, ReopenableDataset, SampleInfo, DirectReadDataset } from './dataset.js';
 
 export type { Codec } from './codec.js';
 

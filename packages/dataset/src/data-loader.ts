@@ -1,5 +1,4 @@
 import {
-  ImgstoreError,
   expectBoolean,
   expectKnownKeys,
   expectNonNegativeInteger,
@@ -7,18 +6,20 @@ import {
   invalidOption,
   shapeByteLength,
   type Dataset,
+  type DatasetSource,
   type Shape,
 } from '@imgstore/core';
+import { BatchSlots, slotBuffers, type BatchSlot } from './batch-slots.js';
+import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
+import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
 
-/** What the DataLoader needs of a sample: pixels, their shape, and a label (null = unlabeled). */
-export interface BatchableSample {
-  label: number | null;
-  shape: Shape;
-  data: Uint8Array;
-}
+export type { BatchableSample } from './fill-batch.js';
 
-/** One batch: `data` holds `shape[0]` samples back to back, uint8 [B, H, W, C]. */
+/**
+ * One batch: `data` holds `shape[0]` samples back to back, uint8 [B, H, W, C]. The arrays are views into
+ * buffers the loader reuses: they are valid until the next batch is requested (copy with `.slice()` to keep).
+ */
 export interface Batch {
   data: Uint8Array;
   shape: [batch: number, height: number, width: number, channels: number];
@@ -35,26 +36,47 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /** Seed of the shuffle; the same seed gives the same order. Default 0. */
   seed?: number;
-  /** Drop the last batch when it is smaller than batchSize. Default false. */
+  /** Drop the last batch when the sampler leaves fewer than batchSize indices for it. Default false. */
   dropLast?: boolean;
   /** A custom traversal (e.g. DistributedSampler). Default: sequential, or seeded random with `shuffle`. */
   sampler?: Sampler;
+  /**
+   * Worker threads that read and assemble batches. Default 0 (in this thread). Needs a dataset that worker
+   * threads can reopen (`toSource()`), such as a store from `openStore()` or a SafeDataset around one.
+   */
+  workers?: number;
+  /** Batches each worker prepares ahead. Default 2. */
+  prefetch?: number;
 }
 
-const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler'];
+const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch'];
+
+type LoaderDataset = Dataset<BatchableSample | undefined> & {
+  sampleShape?: Shape;
+  toSource?: () => DatasetSource;
+  relaySkipped?: (s: { index: number; reason: string; error: unknown; substitute?: number }) => void;
+};
 
 /**
  * Batches a dataset. Each `for await` over the loader is one epoch; the epoch number advances each time
- * (or is set with `setEpoch`), so shuffled epochs differ and are reproducible. Samples for which the
- * dataset returns `undefined` (SafeDataset's `skip`) are passed over and the batch is filled from the
- * next indices.
+ * (or is set with `setEpoch`), so shuffled epochs differ and are reproducible. Every batch is a fixed run
+ * of `batchSize` sampler indices, whatever the number of workers: the same seed gives the same batches.
+ * A sample the dataset skips (SafeDataset's `skip`) leaves its batch one shorter.
+ * Batches are written into a fixed pool of buffers (shared with the workers), so memory stays flat.
  */
 export class DataLoader implements AsyncIterable<Batch> {
   readonly dataset: Dataset<BatchableSample | undefined>;
   readonly batchSize: number;
   readonly dropLast: boolean;
   readonly sampler: Sampler;
+  readonly workers: number;
+  readonly prefetch: number;
   #epoch = 0;
+  #allocatedBytes = 0;
+  #shape: Shape | null = null;
+  #slots: BatchSlots | null = null;
+  #pool: Promise<WorkerPool> | null = null;
+  #busy = false;
 
   constructor(dataset: Dataset<BatchableSample | undefined>, options: DataLoaderOptions) {
     if (typeof dataset?.get !== 'function' || typeof dataset.length !== 'number') {
@@ -65,10 +87,19 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.dataset = dataset;
     this.batchSize = expectPositiveInteger('batchSize', options.batchSize);
     this.dropLast = expectBoolean('dropLast', options.dropLast ?? false);
+    this.workers = expectNonNegativeInteger('workers', options.workers ?? 0);
+    this.prefetch = expectPositiveInteger('prefetch', options.prefetch ?? 2);
     const shuffle = expectBoolean('shuffle', options.shuffle ?? false);
     const seed = expectNonNegativeInteger('seed', options.seed ?? 0);
     if (options.sampler !== undefined && typeof options.sampler?.indices !== 'function') {
       throw invalidOption('sampler', 'Sampler (length and indices)', options.sampler);
+    }
+    if (this.workers > 0 && typeof (dataset as LoaderDataset).toSource !== 'function') {
+      throw invalidOption(
+        'workers',
+        '0 for a dataset that worker threads cannot reopen (it has no toSource(); stores from openStore() have one)',
+        this.workers,
+      );
     }
     this.sampler =
       options.sampler ?? (shuffle ? new RandomSampler(dataset.length, seed) : new SequentialSampler(dataset.length));
@@ -83,72 +114,147 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.#epoch = expectNonNegativeInteger('epoch', epoch);
   }
 
-  /** Batches per epoch when no sample is skipped. */
+  /** Batches per epoch. */
   get length(): number {
     const n = this.sampler.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** Bytes of batch buffers allocated since the loader was made: flat after the first epoch. */
+  get allocatedBatchBytes(): number {
+    return this.#allocatedBytes;
+  }
+
+  /** Ends the worker threads. Iterating again starts new ones. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    if (pool) await (await pool.catch(() => null))?.close();
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
-    const epoch = this.#epoch++;
-    let batch: BatchBuilder | null = null;
+    if (this.#busy) throw invalidOption('DataLoader', 'one iteration at a time (finish or break the previous one)', 'a second');
+    this.#busy = true;
+    try {
+      const epoch = this.#epoch++;
+      const shape = this.#shape ?? (this.#shape = await this.#sampleShape());
+      if (this.workers === 0) yield* this.#inProcess(epoch, shape);
+      else yield* this.#withWorkers(epoch, shape);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** The sampler's order for one epoch, cut into batches of indices. */
+  *#indexBatches(epoch: number): Generator<Uint32Array> {
+    let batch: number[] = [];
     for (const index of this.sampler.indices(epoch)) {
-      let sample = this.dataset.get(index);
-      if (sample instanceof Promise) sample = await sample;
-      if (sample === undefined) continue;
-      batch ??= new BatchBuilder(this.batchSize, sample.shape);
-      batch.add(index, sample);
-      if (batch.full) {
-        yield batch.build();
-        batch = null;
+      batch.push(index);
+      if (batch.length === this.batchSize) {
+        yield Uint32Array.from(batch);
+        batch = [];
       }
     }
-    if (batch && !this.dropLast) yield batch.build();
+    if (batch.length && !this.dropLast) yield Uint32Array.from(batch);
+  }
+
+  async *#inProcess(epoch: number, shape: Shape): AsyncGenerator<Batch> {
+    const slots = this.#slotPool(1, shape);
+    const read = sampleReader(this.dataset);
+    const slot = slots.acquire()!;
+    try {
+      for (const indices of this.#indexBatches(epoch)) {
+        const count = await fillBatch(read, indices, slot, shape);
+        yield view(slot, count, shape);
+      }
+    } finally {
+      slots.release(slot);
+    }
+  }
+
+  async *#withWorkers(epoch: number, shape: Shape): AsyncGenerator<Batch> {
+    const slots = this.#slotPool(this.workers * this.prefetch + 1, shape);
+    const pool = await (this.#pool ??= WorkerPool.start(this.workers, (this.dataset as LoaderDataset).toSource!(), shape).catch(
+      (error: unknown) => {
+        this.#pool = null;
+        throw error;
+      },
+    ));
+    const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult> }> = [];
+    const batches = this.#indexBatches(epoch);
+    let seq = 0;
+    // Keep every worker `prefetch` batches ahead; one slot stays with the consumer.
+    const dispatch = () => {
+      while (slots.available > 1 || (slots.available > 0 && inFlight.length === 0)) {
+        const next = batches.next();
+        if (next.done) return;
+        const slot = slots.acquire()!;
+        inFlight.push({ slot, result: pool.run(seq % pool.size, epoch * 1e7 + seq, slotBuffers(slot), next.value) });
+        seq++;
+      }
+    };
+    try {
+      dispatch();
+      while (inFlight.length) {
+        const head = inFlight.shift()!;
+        let result: BatchResult;
+        try {
+          result = await head.result;
+        } catch (error) {
+          throw error instanceof BatchFailure ? error.error : error;
+        }
+        const slot = slots.restore(head.slot.id, result.buffers);
+        for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
+        dispatch();
+        yield view(slot, result.count, shape);
+        slots.release(slot);
+      }
+    } catch (error) {
+      // A failed worker or batch: start afresh next time (new workers, new buffers). Batches still in
+      // flight fail too (or finish unseen); their outcome no longer matters.
+      for (const { result } of inFlight.splice(0)) result.catch(() => undefined);
+      this.#slots = null;
+      await this.close();
+      throw error;
+    } finally {
+      // Early break: slots still being filled come back once their worker returns the buffers.
+      for (const { slot, result } of inFlight) {
+        result.then(
+          (r) => slots.release(slots.restore(slot.id, r.buffers)),
+          (e: unknown) => {
+            if (e instanceof BatchFailure && e.buffers) slots.release(slots.restore(slot.id, e.buffers));
+          },
+        );
+      }
+    }
+  }
+
+  #slotPool(count: number, shape: Shape): BatchSlots {
+    if (!this.#slots || this.#slots.slots.length !== count) {
+      this.#slots = new BatchSlots(count, this.batchSize, shape);
+      this.#allocatedBytes += this.#slots.bytes;
+    }
+    return this.#slots;
+  }
+
+  /** The dataset's declared sample shape, or the shape of its first sample that loads. */
+  async #sampleShape(): Promise<Shape> {
+    const declared = (this.dataset as LoaderDataset).sampleShape;
+    if (declared) return declared;
+    for (let i = 0; i < this.dataset.length; i++) {
+      const sample = await this.dataset.get(i);
+      if (sample) return sample.shape;
+    }
+    return [1, 1, 1];
   }
 }
 
-/** Copies samples into one contiguous buffer as they arrive. A fresh buffer per batch: the caller keeps it. */
-class BatchBuilder {
-  readonly #shape: Shape;
-  readonly #sampleBytes: number;
-  readonly #data: Uint8Array;
-  readonly #labels: Int32Array;
-  readonly #indices: Uint32Array;
-  #count = 0;
-
-  constructor(capacity: number, shape: Shape) {
-    this.#shape = shape;
-    this.#sampleBytes = shapeByteLength(shape);
-    this.#data = new Uint8Array(capacity * this.#sampleBytes);
-    this.#labels = new Int32Array(capacity);
-    this.#indices = new Uint32Array(capacity);
-  }
-
-  get full(): boolean {
-    return this.#count === this.#indices.length;
-  }
-
-  add(index: number, sample: BatchableSample): void {
-    const s = sample.shape;
-    if (s[0] !== this.#shape[0] || s[1] !== this.#shape[1] || s[2] !== this.#shape[2] || sample.data.length !== this.#sampleBytes) {
-      throw new ImgstoreError(
-        'ERR_IMGSTORE_SHAPE_MISMATCH',
-        `Sample ${index} has shape ${JSON.stringify(s)} but this batch holds ${JSON.stringify(this.#shape)}; batching needs samples of one shape`,
-      );
-    }
-    this.#data.set(sample.data, this.#count * this.#sampleBytes);
-    this.#labels[this.#count] = sample.label ?? -1;
-    this.#indices[this.#count] = index;
-    this.#count++;
-  }
-
-  build(): Batch {
-    const n = this.#count;
-    return {
-      data: n === this.#indices.length ? this.#data : this.#data.subarray(0, n * this.#sampleBytes),
-      shape: [n, this.#shape[0], this.#shape[1], this.#shape[2]],
-      labels: n === this.#labels.length ? this.#labels : this.#labels.subarray(0, n),
-      indices: n === this.#indices.length ? this.#indices : this.#indices.subarray(0, n),
-    };
-  }
+function view(slot: BatchSlot, count: number, shape: Shape): Batch {
+  const bytes = count * shapeByteLength(shape);
+  return {
+    data: slot.data.subarray(0, bytes),
+    shape: [count, shape[0], shape[1], shape[2]],
+    labels: slot.labels.subarray(0, count),
+    indices: slot.indices.subarray(0, count),
+  };
 }

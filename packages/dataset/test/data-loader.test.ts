@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset, Shape } from '@imgstore/core';
 import { DataLoader, DistributedSampler, SafeDataset, type Batch, type BatchableSample } from '@imgstore/dataset';
+import { createPatternDataset } from './fixtures/pattern-dataset.mjs';
 
 const shape: Shape = [2, 3, 3];
 
 /** Sample i: every pixel byte = i, label = i % 4. Indices in `bad` throw. */
-function pixels(length: number, bad: number[] = []): Dataset<BatchableSample> {
+function pixels(length: number, bad: number[] = []): Dataset<BatchableSample> & { sampleShape: Shape } {
   return {
     length,
+    sampleShape: shape,
     get(index) {
       if (bad.includes(index)) throw new Error(`corrupt ${index}`);
       return { label: index % 4, shape, data: new Uint8Array(18).fill(index) };
@@ -15,13 +17,18 @@ function pixels(length: number, bad: number[] = []): Dataset<BatchableSample> {
   };
 }
 
+/** Copies each batch: the loader reuses its buffers once the next batch is requested. */
 async function collect(loader: DataLoader): Promise<Batch[]> {
   const out: Batch[] = [];
-  for await (const batch of loader) out.push(batch);
+  for await (const b of loader) {
+    out.push({ data: b.data.slice(), shape: b.shape, labels: b.labels.slice(), indices: b.indices.slice() });
+  }
   return out;
 }
 
-describe('DataLoader', () => {
+const order = async (loader: DataLoader) => (await collect(loader)).flatMap((b) => [...b.indices]);
+
+describe('DataLoader (in this thread)', () => {
   it('batches samples into one contiguous [B,H,W,C] buffer with labels and indices', async () => {
     const batches = await collect(new DataLoader(pixels(10), { batchSize: 4 }));
     expect(batches.map((b) => b.shape)).toEqual([[4, 2, 3, 3], [4, 2, 3, 3], [2, 2, 3, 3]]);
@@ -33,6 +40,14 @@ describe('DataLoader', () => {
     expect(batches[2]!.data.length).toBe(2 * 18);
   });
 
+  it('reuses its batch buffers: memory does not grow with epochs', async () => {
+    const loader = new DataLoader(pixels(64), { batchSize: 8, shuffle: true });
+    const buffers = new Set<ArrayBufferLike>();
+    for (let epoch = 0; epoch < 20; epoch++) for await (const b of loader) buffers.add(b.data.buffer);
+    expect(buffers.size).toBe(1);
+    expect(loader.allocatedBatchBytes).toBe(8 * (18 + 8));
+  });
+
   it('dropLast drops the short final batch', async () => {
     const batches = await collect(new DataLoader(pixels(10), { batchSize: 4, dropLast: true }));
     expect(batches.length).toBe(2);
@@ -40,7 +55,6 @@ describe('DataLoader', () => {
   });
 
   it('shuffle: each index once per epoch, same seed same order, epochs differ', async () => {
-    const order = async (loader: DataLoader) => (await collect(loader)).flatMap((b) => [...b.indices]);
     const a = new DataLoader(pixels(50), { batchSize: 8, shuffle: true, seed: 42 });
     const epoch0 = await order(a);
     const epoch1 = await order(a);
@@ -55,10 +69,10 @@ describe('DataLoader', () => {
     batch!.indices.forEach((index, k) => expect(batch!.data[k * 18]).toBe(index));
   });
 
-  it('with SafeDataset(skip), fills batches past bad samples and reports them', async () => {
+  it('with SafeDataset(skip), a bad sample leaves its batch one shorter and is reported', async () => {
     const safe = new SafeDataset(pixels(10, [1, 5]));
     const batches = await collect(new DataLoader(safe, { batchSize: 4 }));
-    expect(batches.map((b) => [...b.indices])).toEqual([[0, 2, 3, 4], [6, 7, 8, 9]]);
+    expect(batches.map((b) => [...b.indices])).toEqual([[0, 2, 3], [4, 6, 7], [8, 9]]);
     expect([...safe.skipped.keys()]).toEqual([1, 5]);
   });
 
@@ -66,14 +80,17 @@ describe('DataLoader', () => {
     await expect(collect(new DataLoader(pixels(10, [6]), { batchSize: 4 }))).rejects.toThrow('corrupt 6');
   });
 
-  it('early break stops reading', async () => {
+  it('early break stops reading, and the next epoch runs in full', async () => {
     let reads = 0;
-    const counting: Dataset<BatchableSample> = { length: 100, get: (i) => (reads++, pixels(100).get(i)) };
-    for await (const batch of new DataLoader(counting, { batchSize: 10 })) {
+    const base = pixels(100);
+    const counting = { ...base, get: (i: number) => (reads++, base.get(i)) };
+    const loader = new DataLoader(counting, { batchSize: 10 });
+    for await (const batch of loader) {
       expect(batch.shape[0]).toBe(10);
       break;
     }
     expect(reads).toBe(10);
+    expect((await order(loader)).length).toBe(100);
   });
 
   it('takes a DistributedSampler', async () => {
@@ -88,7 +105,7 @@ describe('DataLoader', () => {
       get: (i) => (i === 0 ? pixels(1).get(0) : { label: 0, shape: [3, 3, 3], data: new Uint8Array(27) }),
     };
     await expect(collect(new DataLoader(mixed, { batchSize: 2 }))).rejects.toThrow(
-      'Sample 1 has shape [3,3,3] but this batch holds [2,3,3]',
+      'Sample 1 has shape [3,3,3] but the batch holds [2,3,3]',
     );
   });
 
@@ -97,5 +114,87 @@ describe('DataLoader', () => {
       'Expected positive integer for batchSize but received 0 of type number',
     );
     expect(() => new DataLoader(pixels(1), { batchSize: 1, shufle: true } as never)).toThrow('Unknown option shufle');
+    expect(() => new DataLoader(pixels(1), { batchSize: 1, workers: 2 })).toThrow(/no toSource\(\).* for workers but received 2/);
+  });
+});
+
+describe('DataLoader with worker threads', () => {
+  it('gives exactly the batches of the in-thread loader, epoch after epoch', async () => {
+    const options = { batchSize: 16, shuffle: true, seed: 9 };
+    const inThread = new DataLoader(createPatternDataset(200), options);
+    const threaded = new DataLoader(createPatternDataset(200), { ...options, workers: 2, prefetch: 2 });
+    try {
+      for (let epoch = 0; epoch < 3; epoch++) {
+        const [a, b] = [await collect(inThread), await collect(threaded)];
+        expect(b.map((x) => [...x.indices])).toEqual(a.map((x) => [...x.indices]));
+        expect(b.map((x) => Buffer.from(x.data).toString('hex'))).toEqual(a.map((x) => Buffer.from(x.data).toString('hex')));
+        expect(b.map((x) => [...x.labels])).toEqual(a.map((x) => [...x.labels]));
+      }
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('covers every index once per epoch and allocates no batch buffers after the first epoch (20 epochs)', async () => {
+    const loader = new DataLoader(createPatternDataset(96), { batchSize: 8, shuffle: true, workers: 2 });
+    try {
+      let afterFirst = 0;
+      for (let epoch = 0; epoch < 20; epoch++) {
+        const seen: number[] = [];
+        for await (const b of loader) seen.push(...b.indices);
+        expect(seen.sort((x, y) => x - y)).toEqual([...Array(96).keys()]);
+        if (epoch === 0) afterFirst = loader.allocatedBatchBytes;
+      }
+      // workers × prefetch + 1 slots of 8 samples (18 bytes each, plus label and index)
+      expect(afterFirst).toBe((2 * 2 + 1) * 8 * (18 + 8));
+      expect(loader.allocatedBatchBytes).toBe(afterFirst);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('relays skips seen in the workers to the SafeDataset the caller holds', async () => {
+    const safe = new SafeDataset(createPatternDataset(40, [2, 3, 3], [7, 30]));
+    const reported: number[] = [];
+    safe.onSkipped((s) => reported.push(s.index));
+    const loader = new DataLoader(safe, { batchSize: 10, workers: 2 });
+    try {
+      const batches = await collect(loader);
+      expect(batches.map((b) => b.shape[0])).toEqual([9, 10, 10, 9]);
+      expect(reported.sort((a, b) => a - b)).toEqual([7, 30]);
+      expect(safe.skipped.get(30)?.reason).toBe('corrupt sample 30');
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('an error in a worker reaches the consumer with its message and code', async () => {
+    const loader = new DataLoader(createPatternDataset(64, [2, 3, 3], [37]), { batchSize: 8, workers: 2 });
+    const error = await collect(loader).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('corrupt sample 37');
+    expect((error as { code?: string }).code).toBe('ERR_TEST_CORRUPT');
+    // The loader recovers: the next epoch starts new workers and fails at the same sample, not a hang.
+    await expect(collect(loader)).rejects.toThrow('corrupt sample 37');
+    await loader.close();
+  });
+
+  it('a worker that dies surfaces as an error, never a hang', async () => {
+    const loader = new DataLoader(createPatternDataset(64, [2, 3, 3], [], 20), { batchSize: 8, workers: 2 });
+    await expect(collect(loader)).rejects.toThrow(/DataLoader worker \d exited with code 3/);
+    await loader.close();
+  });
+
+  it('early break releases the batch in flight; the next epoch runs in full', async () => {
+    const loader = new DataLoader(createPatternDataset(100), { batchSize: 10, workers: 2, prefetch: 3 });
+    try {
+      for await (const b of loader) {
+        expect(b.shape[0]).toBe(10);
+        break;
+      }
+      expect((await order(loader)).sort((a, b) => a - b)).toEqual([...Array(100).keys()]);
+    } finally {
+      await loader.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   HEADER_KEY,
   RECORD_KEY_BYTES,
@@ -9,8 +9,13 @@ import {
   invalidOption,
   isValidIndex,
   type Codec,
-  type Dataset,
+  type DatasetSource,
+  type DirectReadDataset,
+  type ReopenableDataset,
   type RejectRecord,
+  type SampleInfo,
+  type SampleRecord,
+  type Shape,
   type Sample,
   type StoreHeader,
 } from '@imgstore/core';
@@ -27,7 +32,7 @@ export interface OpenStoreOptions {
 }
 
 /** A finished store opened read-only. Implements Dataset<Sample> and iterates its samples in order. */
-export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
+export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset<Sample>, Iterable<Sample> {
   readonly path: string;
   readonly header: StoreHeader;
   readonly codec: Codec;
@@ -47,8 +52,32 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
     return this.header.count;
   }
 
+  /** Shape shared by every record, [height, width, channels]. */
+  get sampleShape(): Shape {
+    return this.header.shape;
+  }
+
   /** Reads, checks and decodes record `index`. The returned `data` is the caller's to keep. */
   get(index: number): Sample {
+    return { index, ...this.#decode(index, this.codec.decode) };
+  }
+
+  /**
+   * Reads record `index` and copies its pixels straight into `target` at `offset` (one copy per sample,
+   * none with a codec that has `decodeView`). Returns the rest of the record. Checked like `get`.
+   */
+  readInto(index: number, target: Uint8Array, offset: number): SampleInfo {
+    const record = this.#decode(index, this.codec.decodeView ?? this.codec.decode);
+    target.set(record.data, offset);
+    return { label: record.label, shape: record.shape };
+  }
+
+  /** How a worker thread reopens this store (read-only, same codecs by id). */
+  toSource(): DatasetSource {
+    return { module: import.meta.url, factory: 'openStore', args: [resolve(this.path)] };
+  }
+
+  #decode(index: number, decode: (bytes: Uint8Array) => SampleRecord): SampleRecord {
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
@@ -56,15 +85,13 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
     // getBinaryFast returns lmdb-js's shared buffer (small values; the next read overwrites it) or a
     // view into the memory map (large values): either way it is checked and decoded right here.
     const value = this.#dbs.records.getBinaryFast(this.#key);
-    if (value === undefined) {
-      throw new StoreDamagedError(this.path, index, `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`);
-    }
+    if (value === undefined) throw this.#missing(index);
     const payload = openRecord(value);
     if (typeof payload === 'string') {
       throw new StoreDamagedError(this.path, index, `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) is damaged: ${payload}`);
     }
     try {
-      return { index, ...this.codec.decode(payload) };
+      return decode.call(this.codec, payload);
     } catch (cause) {
       throw new StoreDamagedError(
         this.path,
@@ -75,6 +102,14 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
     }
   }
 
+  #missing(index: number): StoreDamagedError {
+    return new StoreDamagedError(
+      this.path,
+      index,
+      `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`,
+    );
+  }
+
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */
   getStoredBytes(index: number): Buffer {
     if (!isValidIndex(index, this.header.count)) {
@@ -82,9 +117,7 @@ export class StoreReader implements Dataset<Sample>, Iterable<Sample> {
     }
     writeRecordKey(this.#key, index);
     const value = this.#dbs.records.getBinary(this.#key);
-    if (value === undefined) {
-      throw new StoreDamagedError(this.path, index, `Store ${this.path} has no record ${index} (key ${this.#key.toString('hex')}) although its header counts ${this.header.count}`);
-    }
+    if (value === undefined) throw this.#missing(index);
     return value;
   }
 

@@ -1,0 +1,50 @@
+// Worker-thread entry: rebuilds the dataset from its source, then fills the batch slots it is told to.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DatasetSource, Shape } from '@imgstore/core';
+import { slotFromBuffers } from './batch-slots.js';
+import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
+import { loadDataset } from './load-dataset.js';
+import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
+import { serializeError } from './worker-protocol.js';
+
+interface WorkerInit {
+  source: DatasetSource;
+  shape: Shape;
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const { source, shape } = workerData as WorkerInit;
+  const reply = (message: WorkerReply) => {
+    const { buffers } = message as { buffers?: { data: ArrayBuffer; labels: ArrayBuffer; indices: ArrayBuffer } };
+    port.postMessage(message, buffers ? [buffers.data, buffers.labels, buffers.indices] : []);
+  };
+  let dataset;
+  try {
+    dataset = await loadDataset<BatchableSample | undefined>(source);
+  } catch (error) {
+    reply({ type: 'failed', seq: -1, error: serializeError(error) });
+    return;
+  }
+  let skipped: WorkerSkip[] = [];
+  const withListener = dataset as { onSkipped?: (l: (s: WorkerSkip) => void) => void };
+  withListener.onSkipped?.((s) => skipped.push({ index: s.index, reason: s.reason, substitute: s.substitute }));
+  const read = sampleReader(dataset);
+  // Tasks run one after another, so each reply carries exactly its own batch's skips.
+  let queue = Promise.resolve();
+  port.on('message', (task: BatchTask) => {
+    queue = queue.then(async () => {
+      skipped = [];
+      const { buffers } = task;
+      try {
+        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), shape);
+        reply({ type: 'done', seq: task.seq, count, skipped, buffers });
+      } catch (error) {
+        reply({ type: 'failed', seq: task.seq, error: serializeError(error), buffers });
+      }
+    });
+  });
+  reply({ type: 'ready', seq: -1 });
+}
+
+void main();

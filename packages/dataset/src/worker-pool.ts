@@ -1,0 +1,128 @@
+import { Worker } from 'node:worker_threads';
+import { ImgstoreError, type DatasetSource, type Shape } from '@imgstore/core';
+import type { SlotBuffers } from './batch-slots.js';
+import type { BatchTask, SerializedError, WorkerReply, WorkerSkip } from './worker-protocol.js';
+
+export interface BatchResult {
+  count: number;
+  skipped: WorkerSkip[];
+  /** The slot's buffers, back from the worker. */
+  buffers: SlotBuffers;
+}
+
+interface Pending {
+  resolve: (result: BatchResult) => void;
+  reject: (error: Error, buffers?: SlotBuffers) => void;
+}
+
+/** A failed batch; `buffers` are the slot's buffers when the worker sent them back. */
+export class BatchFailure extends Error {
+  readonly buffers: SlotBuffers | undefined;
+  readonly error: Error;
+  constructor(error: Error, buffers?: SlotBuffers) {
+    super(error.message);
+    this.error = error;
+    this.buffers = buffers;
+  }
+}
+
+/** The error a consumer sees for a worker failure: the worker's message and code, kept. */
+function workerError(error: SerializedError): ImgstoreError {
+  const result = new ImgstoreError(error.code ?? 'ERR_IMGSTORE_WORKER_FAILED', error.message);
+  result.name = error.name;
+  if (error.index !== undefined) Object.assign(result, { index: error.index });
+  return result;
+}
+
+/**
+ * Worker threads that each reopen the dataset and fill shared batch slots. Idle workers are unref'd,
+ * so a loader that is no longer iterated never keeps the process alive; `close()` ends them.
+ */
+export class WorkerPool {
+  readonly #workers: Worker[] = [];
+  readonly #pending = new Map<number, Pending>();
+  readonly #outstanding: number[];
+  #failure: Error | null = null;
+
+  private constructor(count: number) {
+    this.#outstanding = new Array<number>(count).fill(0);
+  }
+
+  static async start(count: number, source: DatasetSource, shape: Shape): Promise<WorkerPool> {
+    const pool = new WorkerPool(count);
+    const entry = new URL('./batch-worker.js', import.meta.url);
+    const ready = Array.from({ length: count }, (_, w) => pool.#spawn(w, entry, { source, shape }));
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  /**
+   * Asks worker `w` to fill a slot's buffers (transferred to it) with the samples at `indices`.
+   * Rejects with a BatchFailure, which carries the buffers back when the worker returned them.
+   */
+  run(w: number, seq: number, buffers: SlotBuffers, indices: Uint32Array): Promise<BatchResult> {
+    if (this.#failure) return Promise.reject(new BatchFailure(this.#failure, buffers));
+    const worker = this.#workers[w]!;
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.#pending.set(seq, {
+        resolve: (r) => (this.#settled(w), resolve(r)),
+        reject: (e, b) => (this.#settled(w), reject(new BatchFailure(e, b))),
+      });
+      if (this.#outstanding[w]!++ === 0) worker.ref();
+      worker.postMessage({ seq, indices, buffers } satisfies BatchTask, [buffers.data, buffers.labels, buffers.indices]);
+    });
+  }
+
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  async close(): Promise<void> {
+    const workers = this.#workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  #settled(w: number): void {
+    if (--this.#outstanding[w]! === 0) this.#workers[w]?.unref();
+  }
+
+  #spawn(w: number, entry: URL, workerData: unknown): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const worker = new Worker(entry, { workerData });
+      this.#workers[w] = worker;
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.type === 'ready') {
+          worker.unref();
+          resolve();
+        } else if (reply.type === 'failed' && reply.seq === -1) {
+          reject(workerError(reply.error));
+        } else {
+          const pending = this.#pending.get(reply.seq);
+          this.#pending.delete(reply.seq);
+          if (reply.type === 'done') pending?.resolve({ count: reply.count, skipped: reply.skipped, buffers: reply.buffers });
+          else pending?.reject(workerError(reply.error), reply.buffers);
+        }
+      });
+      // A worker that crashes fails everything in flight: the consumer gets an error, never a hang.
+      const fail = (error: Error) => {
+        this.#failure ??= error;
+        reject(error);
+        for (const [seq, pending] of this.#pending) {
+          this.#pending.delete(seq);
+          pending.reject(error);
+        }
+      };
+      worker.on('error', (error) => fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `DataLoader worker ${w} failed: ${error.message}`, { cause: error })));
+      worker.on('exit', (code) => {
+        if (code !== 0 && this.#workers.includes(worker)) {
+          fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `DataLoader worker ${w} exited with code ${code}`));
+        }
+      });
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/** Messages between the DataLoader and its worker threads. */
+import type { SlotBuffers } from './batch-slots.js';
+
+export interface BatchTask {
+  seq: number;
+  indices: Uint32Array;
+  /** The slot's buffers, transferred: the worker fills them and transfers them back. */
+  buffers: SlotBuffers;
+}
+
+export interface WorkerSkip {
+  index: number;
+  reason: string;
+  substitute?: number | undefined;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  index?: number;
+}
+
+export type WorkerReply =
+  | { type: 'ready'; seq: -1 }
+  | { type: 'done'; seq: number; count: number; skipped: WorkerSkip[]; buffers: SlotBuffers }
+  | { type: 'failed'; seq: number; error: SerializedError; buffers?: SlotBuffers };
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code, index } = error as { code?: unknown; index?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof index === 'number' ? { index } : {}),
+  };
+}
