@@ -189,7 +189,10 @@ export class DataLoader implements AsyncIterable<Batch> {
         const next = batches.next();
         if (next.done) return;
         const slot = slots.acquire()!;
-        inFlight.push({ slot, result: pool.run(seq % pool.size, epoch * 1e7 + seq, slotBuffers(slot), next.value) });
+        const result = pool.run(seq % pool.size, epoch * 1e7 + seq, slotBuffers(slot), next.value);
+        // A later batch may fail while an earlier one is awaited: mark it handled now; awaiting it still throws.
+        result.catch(() => undefined);
+        inFlight.push({ slot, result });
         seq++;
       }
     };
@@ -212,7 +215,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     } catch (error) {
       // A failed worker or batch: start afresh next time (new workers, new buffers). Batches still in
       // flight fail too (or finish unseen); their outcome no longer matters.
-      for (const { result } of inFlight.splice(0)) result.catch(() => undefined);
+      inFlight.length = 0;
       this.#slots = null;
       await this.close();
       throw error;
