@@ -32,7 +32,13 @@ async function main(): Promise<void> {
   const read = sampleReader(dataset);
   // Tasks run one after another, so each reply carries exactly its own batch's skips.
   let queue = Promise.resolve();
-  port.on('message', (task: BatchTask) => {
+  port.on('message', (task: BatchTask | 'close') => {
+    if (task === 'close') {
+      // End the thread by letting its event loop run dry, without closing the dataset: lmdb-js shares a
+      // store's environment between threads, so closing it here would close it for the main thread too.
+      queue = queue.then(() => port.close());
+      return;
+    }
     queue = queue.then(async () => {
       skipped = [];
       const { buffers } = task;

@@ -51,9 +51,10 @@ export class WorkerPool {
   static async start(count: number, source: DatasetSource, shape: Shape): Promise<WorkerPool> {
     const pool = new WorkerPool(count);
     const entry = new URL('./batch-worker.js', import.meta.url);
-    const ready = Array.from({ length: count }, (_, w) => pool.#spawn(w, entry, { source, shape }));
     try {
-      await Promise.all(ready);
+      // One at a time: two threads opening the same LMDB environment at once can make lmdb-js fail the
+      // second with "Invalid argument" (seen with 2 workers on one store); once open, reads run in parallel.
+      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, shape });
     } catch (error) {
       await pool.close();
       throw error;
@@ -82,9 +83,27 @@ export class WorkerPool {
     return this.#workers.length;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Asks each worker to finish and end; one that has not ended within `graceMs` is terminated.
+   * (Terminating a thread in the middle of a read has left lmdb-js's shared environment failing later
+   * reads in other threads with "Invalid argument".)
+   */
+  async close(graceMs = 5000): Promise<void> {
     const workers = this.#workers.splice(0);
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void worker.terminate().then(() => resolve()), graceMs);
+            worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            worker.ref();
+            worker.postMessage('close');
+          }),
+      ),
+    );
   }
 
   #settled(w: number): void {

@@ -1,12 +1,22 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { DB_META, DB_RECORDS, DB_REJECTS, MAX_DBS } from '@imgstore/core';
 
+/** lmdb-js reads with an explicit read transaction (its code takes `options`; its 2.6.8 typings omit it). */
+export interface ReadOptions {
+  transaction: unknown;
+}
+
+type BinaryDatabase = Database<Buffer, Buffer> & {
+  getBinaryFast(key: Buffer, options?: ReadOptions): Uint8Array | undefined;
+  getBinary(key: Buffer, options?: ReadOptions): Buffer | undefined;
+};
+
 /** The three named databases of a store, all with binary keys and values. */
 export interface StoreDatabases {
   env: RootDatabase;
-  meta: Database<Buffer, Buffer>;
-  records: Database<Buffer, Buffer>;
-  rejects: Database<Buffer, Buffer>;
+  meta: BinaryDatabase;
+  records: BinaryDatabase;
+  rejects: BinaryDatabase;
 }
 
 const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
@@ -16,6 +26,6 @@ export function openStoreDatabases(path: string, readOnly: boolean): StoreDataba
   // noSubdir: false, always: lmdb-js would otherwise treat `train.lmdb` (a path with an extension) as a file.
   const env = open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary }) as RootDatabase;
   // lmdb-js creates named databases only when not read-only (`create` is missing from its types).
-  const db = (name: string) => env.openDB({ name, ...binary }) as unknown as Database<Buffer, Buffer>;
+  const db = (name: string) => env.openDB({ name, ...binary }) as unknown as BinaryDatabase;
   return { env, meta: db(DB_META), records: db(DB_RECORDS), rejects: db(DB_REJECTS) };
 }

@@ -21,7 +21,7 @@ import {
 } from '@imgstore/core';
 import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { detectLmdbDataFormat } from './lmdb-data-format.js';
-import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
+import { openStoreDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
 import { decodeHeader } from './store-header.js';
@@ -39,6 +39,13 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   #dbs: StoreDatabases;
   // One key buffer reused by every get(): no allocation per lookup.
   readonly #key = Buffer.allocUnsafe(RECORD_KEY_BYTES);
+  /**
+   * One read transaction for the reader's lifetime, passed to every lookup. A finished store never
+   * changes, so one snapshot serves all reads; and lmdb-js 2.6.8-v1 otherwise renews a read transaction
+   * shared by the threads of a process on each event-loop turn, which makes concurrent readers in
+   * worker threads fail with "Invalid argument" (reproduced with two DataLoader workers).
+   */
+  readonly #read: ReadOptions;
 
   /** Use openStore(). */
   constructor(path: string, dbs: StoreDatabases, header: StoreHeader, codec: Codec) {
@@ -46,6 +53,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     this.#dbs = dbs;
     this.header = header;
     this.codec = codec;
+    this.#read = { transaction: dbs.env.useReadTransaction() };
   }
 
   get length(): number {
@@ -84,7 +92,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     writeRecordKey(this.#key, index);
     // getBinaryFast returns lmdb-js's shared buffer (small values; the next read overwrites it) or a
     // view into the memory map (large values): either way it is checked and decoded right here.
-    const value = this.#dbs.records.getBinaryFast(this.#key);
+    const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
     if (value === undefined) throw this.#missing(index);
     const payload = openRecord(value);
     if (typeof payload === 'string') {
@@ -116,7 +124,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
     writeRecordKey(this.#key, index);
-    const value = this.#dbs.records.getBinary(this.#key);
+    const value = this.#dbs.records.getBinary(this.#key, this.#read);
     if (value === undefined) throw this.#missing(index);
     return value;
   }
@@ -136,6 +144,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   }
 
   async close(): Promise<void> {
+    (this.#read.transaction as { done(): void }).done();
     await this.#dbs.env.close();
   }
 }
