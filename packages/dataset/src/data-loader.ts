@@ -182,18 +182,18 @@ export class DataLoader implements AsyncIterable<Batch> {
     ));
     const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult> }> = [];
     const batches = this.#indexBatches(epoch);
-    let seq = 0;
+    let dispatched = 0;
+    let held: BatchSlot | null = null; // the slot whose batch the consumer holds
     // Keep every worker `prefetch` batches ahead; one slot stays with the consumer.
     const dispatch = () => {
       while (slots.available > 1 || (slots.available > 0 && inFlight.length === 0)) {
         const next = batches.next();
         if (next.done) return;
         const slot = slots.acquire()!;
-        const result = pool.run(seq % pool.size, epoch * 1e7 + seq, slotBuffers(slot), next.value);
+        const result = pool.run(dispatched++ % pool.size, slotBuffers(slot), next.value);
         // A later batch may fail while an earlier one is awaited: mark it handled now; awaiting it still throws.
         result.catch(() => undefined);
         inFlight.push({ slot, result });
-        seq++;
       }
     };
     try {
@@ -206,11 +206,12 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           throw error instanceof BatchFailure ? error.error : error;
         }
-        const slot = slots.restore(head.slot.id, result.buffers);
+        held = slots.restore(head.slot.id, result.buffers);
         for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
         dispatch();
-        yield view(slot, result.count, shape);
-        slots.release(slot);
+        yield view(held, result.count, shape);
+        slots.release(held);
+        held = null;
       }
     } catch (error) {
       // A failed worker or batch: start afresh next time (new workers, new buffers). Batches still in
@@ -220,7 +221,9 @@ export class DataLoader implements AsyncIterable<Batch> {
       await this.close();
       throw error;
     } finally {
-      // Early break: slots still being filled come back once their worker returns the buffers.
+      // Early break: the consumer's slot comes back now; slots still being filled once their worker
+      // returns the buffers.
+      if (held) slots.release(held);
       for (const { slot, result } of inFlight) {
         result.then(
           (r) => slots.release(slots.restore(slot.id, r.buffers)),

@@ -42,6 +42,7 @@ export class WorkerPool {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #outstanding: number[];
+  #nextSeq = 0;
   #failure: Error | null = null;
 
   private constructor(count: number) {
@@ -66,9 +67,10 @@ export class WorkerPool {
    * Asks worker `w` to fill a slot's buffers (transferred to it) with the samples at `indices`.
    * Rejects with a BatchFailure, which carries the buffers back when the worker returned them.
    */
-  run(w: number, seq: number, buffers: SlotBuffers, indices: Uint32Array): Promise<BatchResult> {
+  run(w: number, buffers: SlotBuffers, indices: Uint32Array): Promise<BatchResult> {
     if (this.#failure) return Promise.reject(new BatchFailure(this.#failure, buffers));
     const worker = this.#workers[w]!;
+    const seq = this.#nextSeq++;
     return new Promise<BatchResult>((resolve, reject) => {
       this.#pending.set(seq, {
         resolve: (r) => (this.#settled(w), resolve(r)),
