@@ -65,18 +65,20 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
     }
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 3 };
   } catch (cause) {
-    throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeSharpError(cause)}`, { cause });
+    throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeDecodeError(cause)}`, { cause });
   }
 }
 
-/** Short, human reasons for the errors libvips reports most, used in reject lists. */
-function describeSharpError(error: unknown): string {
+/** A short, human reason for an error sharp/libvips reported while decoding, as reject lists show it. */
+export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/unsupported image format/i.test(message)) return 'not an image (unsupported or unrecognised format)';
   if (/pixel limit/i.test(message)) return `too many pixels (${message})`;
   if (/premature end|truncated|unexpected end|not enough data|end of stream/i.test(message)) {
     return `truncated or corrupt image (${firstLine(message)})`;
   }
+  // libvips sometimes raises the decoder's warning after the fact, and sharp then reports only this.
+  if (/warning treated as error/i.test(message)) return 'truncated or corrupt image (the decoder reported damaged data)';
   if (/ENOENT|EACCES|EISDIR/.test(message)) return `unreadable file (${firstLine(message)})`;
   return firstLine(message);
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DecodeFailedError, InvalidOptionError } from '@imgstore/core';
-import { decodeImage } from '@imgstore/image';
+import { decodeImage, describeDecodeError } from '@imgstore/image';
 import { makeImage, makeTempDir } from '../../../tools/test-support/index.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
@@ -104,5 +104,27 @@ describe('decodeImage', () => {
     await expect(decodeImage(Buffer.alloc(1), { width: 8, height: 8, hieght: 3 } as never)).rejects.toThrow(
       'Unknown option hieght',
     );
+  });
+});
+
+describe('reject reasons', () => {
+  it.each([
+    ['VipsJpeg: premature end of JPEG image', 'truncated or corrupt image (VipsJpeg: premature end of JPEG image)'],
+    // libvips sometimes reports a truncated JPEG's warning late; sharp then says only this (seen under load).
+    ['Warning treated as error due to failOn setting', 'truncated or corrupt image (the decoder reported damaged data)'],
+    ['Input file contains unsupported image format', 'not an image (unsupported or unrecognised format)'],
+    ['Input image exceeds pixel limit', 'too many pixels (Input image exceeds pixel limit)'],
+  ])('%s → %s', (message, reason) => {
+    expect(describeDecodeError(new Error(message))).toBe(reason);
+  });
+
+  it('a truncated JPEG gets the same clear reason at every cut, whichever way libvips reports it', async () => {
+    const jpeg = await makeImage(64, 64, 'jpeg', { seed: 3 });
+    for (const fraction of [0.3, 0.5, 0.7, 0.9]) {
+      const error = await decodeImage(jpeg.subarray(0, Math.floor(jpeg.length * fraction)), { width: 8, height: 8 }).catch(
+        (e: unknown) => e as Error,
+      );
+      expect((error as Error).message, `cut at ${fraction}`).toMatch(/: truncated or corrupt image \(/);
+    }
   });
 });
