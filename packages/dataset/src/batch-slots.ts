@@ -6,6 +6,8 @@ export interface BatchSlot {
   data: Uint8Array;
   labels: Int32Array;
   indices: Uint32Array;
+  /** Float32 copy of `data` (normalized), when the loader was asked for float32 output. */
+  tensor?: Float32Array;
 }
 
 /** The buffers of a slot, moved (transferred, not copied) to a worker thread and back for each batch. */
@@ -13,6 +15,12 @@ export interface SlotBuffers {
   data: ArrayBuffer;
   labels: ArrayBuffer;
   indices: ArrayBuffer;
+  tensor?: ArrayBuffer;
+}
+
+/** The buffers to list as transferable when a slot moves between threads. */
+export function transferList(buffers: SlotBuffers): ArrayBuffer[] {
+  return buffers.tensor ? [buffers.data, buffers.labels, buffers.indices, buffers.tensor] : [buffers.data, buffers.labels, buffers.indices];
 }
 
 export function slotFromBuffers(id: number, buffers: SlotBuffers): BatchSlot {
@@ -21,11 +29,17 @@ export function slotFromBuffers(id: number, buffers: SlotBuffers): BatchSlot {
     data: new Uint8Array(buffers.data),
     labels: new Int32Array(buffers.labels),
     indices: new Uint32Array(buffers.indices),
+    ...(buffers.tensor ? { tensor: new Float32Array(buffers.tensor) } : {}),
   };
 }
 
 export function slotBuffers(slot: BatchSlot): SlotBuffers {
-  return { data: slot.data.buffer as ArrayBuffer, labels: slot.labels.buffer as ArrayBuffer, indices: slot.indices.buffer as ArrayBuffer };
+  return {
+    data: slot.data.buffer as ArrayBuffer,
+    labels: slot.labels.buffer as ArrayBuffer,
+    indices: slot.indices.buffer as ArrayBuffer,
+    ...(slot.tensor ? { tensor: slot.tensor.buffer as ArrayBuffer } : {}),
+  };
 }
 
 /**
@@ -39,13 +53,15 @@ export class BatchSlots {
   readonly bytes: number;
   readonly #free: number[];
 
-  constructor(count: number, batchSize: number, shape: Shape) {
-    this.bytes = count * batchSize * (shape[0] * shape[1] * shape[2] + 8);
+  constructor(count: number, batchSize: number, shape: Shape, float32: boolean) {
+    const values = batchSize * shape[0] * shape[1] * shape[2];
+    this.bytes = count * (values * (float32 ? 5 : 1) + batchSize * 8);
     this.slots = Array.from({ length: count }, (_, id) =>
       slotFromBuffers(id, {
-        data: new ArrayBuffer(batchSize * shape[0] * shape[1] * shape[2]),
+        data: new ArrayBuffer(values),
         labels: new ArrayBuffer(batchSize * 4),
         indices: new ArrayBuffer(batchSize * 4),
+        ...(float32 ? { tensor: new ArrayBuffer(values * 4) } : {}),
       }),
     );
     this.#free = this.slots.map((s) => s.id).reverse();

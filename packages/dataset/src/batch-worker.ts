@@ -1,7 +1,9 @@
 // Worker-thread entry: rebuilds the dataset from its source, then fills the batch slots it is told to.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DatasetSource, Shape } from '@imgstore/core';
-import { slotFromBuffers } from './batch-slots.js';
+import type { SlotBuffers } from './batch-slots.js';
+import { slotFromBuffers, transferList } from './batch-slots.js';
+import { normalizeSpec, type Float32Output } from './normalize.js';
 import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
 import { loadDataset } from './load-dataset.js';
 import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
@@ -10,14 +12,16 @@ import { serializeError } from './worker-protocol.js';
 interface WorkerInit {
   source: DatasetSource;
   shape: Shape;
+  float32?: Float32Output;
 }
 
 async function main(): Promise<void> {
   const port = parentPort!;
-  const { source, shape } = workerData as WorkerInit;
+  const { source, shape, float32 } = workerData as WorkerInit;
+  const normalize = float32 ? normalizeSpec(float32, shape[2]) : undefined;
   const reply = (message: WorkerReply) => {
-    const { buffers } = message as { buffers?: { data: ArrayBuffer; labels: ArrayBuffer; indices: ArrayBuffer } };
-    port.postMessage(message, buffers ? [buffers.data, buffers.labels, buffers.indices] : []);
+    const { buffers } = message as { buffers?: SlotBuffers };
+    port.postMessage(message, buffers ? transferList(buffers) : []);
   };
   let dataset;
   try {
@@ -43,7 +47,7 @@ async function main(): Promise<void> {
       skipped = [];
       const { buffers } = task;
       try {
-        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), shape);
+        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), shape, normalize);
         reply({ type: 'done', seq: task.seq, count, skipped, buffers });
       } catch (error) {
         reply({ type: 'failed', seq: task.seq, error: serializeError(error), buffers });

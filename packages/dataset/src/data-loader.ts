@@ -11,6 +11,7 @@ import {
 } from '@imgstore/core';
 import { BatchSlots, slotBuffers, type BatchSlot } from './batch-slots.js';
 import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
+import { normalizeSpec, type Float32Output, type NormalizeSpec } from './normalize.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
 import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
 
@@ -27,6 +28,9 @@ export interface Batch {
   labels: Int32Array;
   /** Dataset index of each sample in the batch. */
   indices: Uint32Array;
+  /** With the `float32` option: the batch normalized, [B, C, H, W] (or [B, H, W, C] with layout HWC). */
+  tensor?: Float32Array;
+  tensorShape?: [number, number, number, number];
 }
 
 export interface DataLoaderOptions {
@@ -47,9 +51,14 @@ export interface DataLoaderOptions {
   workers?: number;
   /** Batches each worker prepares ahead. Default 2. */
   prefetch?: number;
+  /**
+   * Also give each batch as float32 `tensor`, normalized per channel and laid out CHW (for models),
+   * computed in the workers. E.g. `{ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }`.
+   */
+  float32?: Float32Output;
 }
 
-const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch'];
+const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch', 'float32'];
 
 type LoaderDataset = Dataset<BatchableSample | undefined> & {
   sampleShape?: Shape;
@@ -71,11 +80,15 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly sampler: Sampler;
   readonly workers: number;
   readonly prefetch: number;
+  readonly float32: Float32Output | undefined;
+  #normalize: NormalizeSpec | undefined;
   #epoch = 0;
   #allocatedBytes = 0;
   #shape: Shape | null = null;
   #slots: BatchSlots | null = null;
   #pool: Promise<WorkerPool> | null = null;
+  /** Batches a broken epoch left in the workers; the next epoch waits for their buffers to return. */
+  #draining: Promise<unknown> = Promise.resolve();
   #busy = false;
 
   constructor(dataset: Dataset<BatchableSample | undefined>, options: DataLoaderOptions) {
@@ -103,6 +116,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     this.sampler =
       options.sampler ?? (shuffle ? new RandomSampler(dataset.length, seed) : new SequentialSampler(dataset.length));
+    this.float32 = options.float32;
+    // Checked now when the channel count is known, else on the first epoch.
+    const declared = (dataset as LoaderDataset).sampleShape;
+    if (this.float32 && declared) this.#normalize = normalizeSpec(this.float32, declared[2]);
   }
 
   /** The epoch the next iteration runs. */
@@ -125,11 +142,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.#allocatedBytes;
   }
 
-  /** Ends the worker threads. Iterating again starts new ones. */
+  /** Ends the worker threads. Iterating again starts new ones (with new batch buffers). */
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = null;
     if (pool) await (await pool.catch(() => null))?.close();
+    await this.#draining;
+    this.#draining = Promise.resolve();
+    this.#slots = null;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
@@ -138,6 +158,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     try {
       const epoch = this.#epoch++;
       const shape = this.#shape ?? (this.#shape = await this.#sampleShape());
+      if (this.float32) this.#normalize ??= normalizeSpec(this.float32, shape[2]);
       if (this.workers === 0) yield* this.#inProcess(epoch, shape);
       else yield* this.#withWorkers(epoch, shape);
     } finally {
@@ -164,8 +185,8 @@ export class DataLoader implements AsyncIterable<Batch> {
     const slot = slots.acquire()!;
     try {
       for (const indices of this.#indexBatches(epoch)) {
-        const count = await fillBatch(read, indices, slot, shape);
-        yield view(slot, count, shape);
+        const count = await fillBatch(read, indices, slot, shape, this.#normalize);
+        yield view(slot, count, shape, this.float32?.layout);
       }
     } finally {
       slots.release(slot);
@@ -174,7 +195,9 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   async *#withWorkers(epoch: number, shape: Shape): AsyncGenerator<Batch> {
     const slots = this.#slotPool(this.workers * this.prefetch + 1, shape);
-    const pool = await (this.#pool ??= WorkerPool.start(this.workers, (this.dataset as LoaderDataset).toSource!(), shape).catch(
+    await this.#draining;
+    const source = (this.dataset as LoaderDataset).toSource!();
+    const pool = await (this.#pool ??= WorkerPool.start(this.workers, source, shape, this.float32).catch(
       (error: unknown) => {
         this.#pool = null;
         throw error;
@@ -209,9 +232,10 @@ export class DataLoader implements AsyncIterable<Batch> {
         held = slots.restore(head.slot.id, result.buffers);
         for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
         dispatch();
-        yield view(held, result.count, shape);
+        yield view(held, result.count, shape, this.float32?.layout);
         slots.release(held);
         held = null;
+        dispatch();
       }
     } catch (error) {
       // A failed worker or batch: start afresh next time (new workers, new buffers). Batches still in
@@ -224,20 +248,22 @@ export class DataLoader implements AsyncIterable<Batch> {
       // Early break: the consumer's slot comes back now; slots still being filled once their worker
       // returns the buffers.
       if (held) slots.release(held);
-      for (const { slot, result } of inFlight) {
-        result.then(
-          (r) => slots.release(slots.restore(slot.id, r.buffers)),
-          (e: unknown) => {
-            if (e instanceof BatchFailure && e.buffers) slots.release(slots.restore(slot.id, e.buffers));
-          },
-        );
-      }
+      this.#draining = Promise.all(
+        inFlight.map(({ slot, result }) =>
+          result.then(
+            (r) => slots.release(slots.restore(slot.id, r.buffers)),
+            (e: unknown) => {
+              if (e instanceof BatchFailure && e.buffers) slots.release(slots.restore(slot.id, e.buffers));
+            },
+          ),
+        ),
+      );
     }
   }
 
   #slotPool(count: number, shape: Shape): BatchSlots {
     if (!this.#slots || this.#slots.slots.length !== count) {
-      this.#slots = new BatchSlots(count, this.batchSize, shape);
+      this.#slots = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined);
       this.#allocatedBytes += this.#slots.bytes;
     }
     return this.#slots;
@@ -255,12 +281,16 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 }
 
-function view(slot: BatchSlot, count: number, shape: Shape): Batch {
+function view(slot: BatchSlot, count: number, shape: Shape, layout: 'CHW' | 'HWC' = 'CHW'): Batch {
   const bytes = count * shapeByteLength(shape);
+  const [h, w, c] = shape;
   return {
     data: slot.data.subarray(0, bytes),
-    shape: [count, shape[0], shape[1], shape[2]],
+    shape: [count, h, w, c],
     labels: slot.labels.subarray(0, count),
     indices: slot.indices.subarray(0, count),
+    ...(slot.tensor
+      ? { tensor: slot.tensor.subarray(0, bytes), tensorShape: layout === 'CHW' ? [count, c, h, w] : [count, h, w, c] }
+      : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { ImgstoreError, shapeByteLength, type Dataset, type SampleInfo, type Shape } from '@imgstore/core';
 import type { BatchSlot } from './batch-slots.js';
+import { normalizeSample, type NormalizeSpec } from './normalize.js';
 
 /** What the DataLoader needs of a sample: pixels, their shape, and a label (null = unlabeled). */
 export interface BatchableSample {
@@ -40,7 +41,13 @@ export function copySample(sample: BatchableSample | undefined, target: Uint8Arr
  * Fills `slot` with the samples at `indices`, in order, skipping those the dataset skips.
  * Returns how many samples the slot holds. Awaits only for datasets that return promises.
  */
-export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot: BatchSlot, shape: Shape): Promise<number> {
+export async function fillBatch(
+  read: ReadInto,
+  indices: ArrayLike<number>,
+  slot: BatchSlot,
+  shape: Shape,
+  normalize?: NormalizeSpec,
+): Promise<number> {
   const sampleBytes = shapeByteLength(shape);
   let count = 0;
   for (let i = 0; i < indices.length; i++) {
@@ -57,6 +64,7 @@ export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot
     }
     slot.labels[count] = info.label ?? -1;
     slot.indices[count] = index;
+    if (normalize && slot.tensor) normalizeSample(normalize, shape, slot.data, slot.tensor, count);
     count++;
   }
   return count;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ImgstoreError, type DatasetSource, type Shape } from '@imgstore/core';
-import type { SlotBuffers } from './batch-slots.js';
+import { transferList, type SlotBuffers } from './batch-slots.js';
+import type { Float32Output } from './normalize.js';
 import type { BatchTask, SerializedError, WorkerReply, WorkerSkip } from './worker-protocol.js';
 
 export interface BatchResult {
@@ -49,13 +50,13 @@ export class WorkerPool {
     this.#outstanding = new Array<number>(count).fill(0);
   }
 
-  static async start(count: number, source: DatasetSource, shape: Shape): Promise<WorkerPool> {
+  static async start(count: number, source: DatasetSource, shape: Shape, float32?: Float32Output): Promise<WorkerPool> {
     const pool = new WorkerPool(count);
     const entry = new URL('./batch-worker.js', import.meta.url);
     try {
       // One at a time: two threads opening the same LMDB environment at once can make lmdb-js fail the
       // second with "Invalid argument" (seen with 2 workers on one store); once open, reads run in parallel.
-      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, shape });
+      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, shape, float32 });
     } catch (error) {
       await pool.close();
       throw error;
@@ -77,7 +78,7 @@ export class WorkerPool {
         reject: (e, b) => (this.#settled(w), reject(new BatchFailure(e, b))),
       });
       if (this.#outstanding[w]!++ === 0) worker.ref();
-      worker.postMessage({ seq, indices, buffers } satisfies BatchTask, [buffers.data, buffers.labels, buffers.indices]);
+      worker.postMessage({ seq, indices, buffers } satisfies BatchTask, transferList(buffers));
     });
   }
 
@@ -106,6 +107,12 @@ export class WorkerPool {
           }),
       ),
     );
+    // Anything still pending can no longer be answered: settle it, so that nobody waits forever.
+    const closed = new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', 'The DataLoader was closed');
+    for (const [seq, pending] of this.#pending) {
+      this.#pending.delete(seq);
+      pending.reject(closed);
+    }
   }
 
   #settled(w: number): void {

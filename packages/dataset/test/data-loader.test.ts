@@ -200,3 +200,80 @@ describe('DataLoader with worker threads', () => {
     }
   });
 });
+
+describe('float32 output', () => {
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+
+  /** The plain reference: per pixel, per channel, (v / 255 - mean) / std, into CHW (or HWC). */
+  function reference(batch: Batch, layout: 'CHW' | 'HWC'): Float32Array {
+    const [b, h, w, c] = batch.shape;
+    const out = new Float32Array(b * h * w * c);
+    for (let k = 0; k < b; k++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let ch = 0; ch < c; ch++) {
+            const v = batch.data[((k * h + y) * w + x) * c + ch]!;
+            const at = layout === 'CHW' ? ((k * c + ch) * h + y) * w + x : ((k * h + y) * w + x) * c + ch;
+            out[at] = (v / 255 - mean[ch]!) / std[ch]!;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Pixels that differ per position and channel, so any layout mistake shows. */
+  function gradient(length: number): Dataset<BatchableSample> & { sampleShape: Shape } {
+    const s: Shape = [3, 4, 3];
+    return {
+      length,
+      sampleShape: s,
+      get: (i) => ({ label: i, shape: s, data: Uint8Array.from({ length: 36 }, (_, j) => (i * 31 + j * 7) % 256) }),
+    };
+  }
+
+  it.each(['CHW', 'HWC'] as const)('equals the plain per-pixel reference (%s)', async (layout) => {
+    for await (const batch of new DataLoader(gradient(10), { batchSize: 4, float32: { mean, std, layout } })) {
+      expect(batch.tensorShape).toEqual(layout === 'CHW' ? [batch.shape[0], 3, 3, 4] : batch.shape);
+      const expected = reference(batch, layout);
+      expect(batch.tensor!.length).toBe(expected.length);
+      batch.tensor!.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    }
+  });
+
+  it('is computed in the workers just the same', async () => {
+    const loader = new DataLoader(createPatternDataset(24, [3, 4, 3]), { batchSize: 8, workers: 2, float32: { mean, std } });
+    try {
+      for await (const batch of loader) {
+        const expected = reference(batch, 'CHW');
+        batch.tensor!.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+      }
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('validates mean and std per channel, naming the option', () => {
+    expect(() => new DataLoader(gradient(1), { batchSize: 1, float32: { mean: [0.5] } })).toThrow(
+      'Expected 3 finite numbers (one per channel) for float32.mean but received [0.5] of type array',
+    );
+    expect(() => new DataLoader(gradient(1), { batchSize: 1, float32: { std: [1, 0, 1] } })).toThrow(/float32\.std/);
+    expect(() => new DataLoader(gradient(1), { batchSize: 1, float32: { layout: 'NCHW' as never } })).toThrow(/float32\.layout/);
+  });
+});
+
+describe('DataLoader close', () => {
+  it('close() after an early break, then a new epoch with new workers, runs in full', async () => {
+    const loader = new DataLoader(createPatternDataset(60), { batchSize: 6, workers: 2, prefetch: 2 });
+    for await (const b of loader) {
+      expect(b.shape[0]).toBe(6);
+      break;
+    }
+    await loader.close();
+    let seen = 0;
+    for await (const b of loader) seen += b.shape[0];
+    expect(seen).toBe(60);
+    await loader.close();
+  });
+});
