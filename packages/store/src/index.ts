@@ -1,6 +1,6 @@
 export { openStore, StoreReader } from './store-reader.js';
 export type { OpenStoreOptions } from './store-reader.js';
-export { createStoreWriter, StoreWriter } from './store-writer.js';
+export { createStoreWriter, StoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
 export type { StoreWriterOptions } from './store-writer.js';
 export { detectLmdbDataFormat } from './lmdb-data-format.js';
 export type { LmdbDataFormat } from './lmdb-data-format.js';

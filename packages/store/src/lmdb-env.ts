@@ -21,10 +21,13 @@ export interface StoreDatabases {
 
 const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
 
-/** Opens a store folder with lmdb-js (data format v1 build). Throws lmdb's own errors. */
-export function openStoreDatabases(path: string, readOnly: boolean): StoreDatabases {
+/**
+ * Opens a store folder with lmdb-js (data format v1 build). Throws lmdb's own errors. `mapSize` caps
+ * how large the data file may grow while open.
+ */
+export function openStoreDatabases(path: string, readOnly: boolean, mapSize?: number): StoreDatabases {
   // noSubdir: false, always: lmdb-js would otherwise treat `train.lmdb` (a path with an extension) as a file.
-  const env = open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary }) as RootDatabase;
+  const env = open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary, ...(mapSize ? { mapSize } : {}) }) as RootDatabase;
   // lmdb-js creates named databases only when not read-only (`create` is missing from its types).
   const db = (name: string) => env.openDB({ name, ...binary }) as unknown as BinaryDatabase;
   return { env, meta: db(DB_META), records: db(DB_RECORDS), rejects: db(DB_REJECTS) };

@@ -51,9 +51,30 @@ export interface StoreWriterOptions {
   recordsPerCommit?: number;
   /** Informative facts recorded in the header (tool, source folder, settings). */
   provenance?: Partial<StoreProvenance>;
+  /**
+   * The most the data file may grow to, in bytes. Default DEFAULT_MAP_SIZE (1 TiB): on
+   * Linux and macOS this reserves address space only, the file grows with the data. The lmdb-js build
+   * that writes data format v1 cannot grow its map while open (and crashes when reopened to do so), so
+   * the ceiling is set up front; a store that outgrows it fails with StoreWriteError, earlier commits kept.
+   */
+  mapSize?: number;
 }
 
-const KNOWN_OPTIONS = ['shape', 'codec', 'codecs', 'labelNames', 'overwrite', 'resume', 'jobId', 'recordsPerCommit', 'provenance'];
+/** 1 TiB of address space; 1 GiB on Windows, where LMDB preallocates the file to the map size. */
+export const DEFAULT_MAP_SIZE = process.platform === 'win32' ? 2 ** 30 : 2 ** 40;
+
+const KNOWN_OPTIONS = [
+  'shape',
+  'codec',
+  'codecs',
+  'labelNames',
+  'overwrite',
+  'resume',
+  'jobId',
+  'recordsPerCommit',
+  'provenance',
+  'mapSize',
+];
 /** Files an LMDB environment folder holds; anything else in the folder means it is not only a store. */
 const LMDB_FILES = new Set(['data.mdb', 'lock.mdb']);
 
@@ -116,12 +137,13 @@ export class StoreWriter {
     this.shape = [shape[0], shape[1], shape[2]];
     this.labelNames = labelNames;
     this.#provenance = options.provenance ?? {};
+    const mapSize = expectPositiveInteger('mapSize', options.mapSize ?? DEFAULT_MAP_SIZE);
     const settings: WriterSettings = { shape: [...this.shape], codec: this.codec.id, labelNames, jobId };
 
     const resuming = resume && existsSync(join(path, 'data.mdb'));
     if (!resuming) prepareStoreFolder(path, overwrite);
     try {
-      this.#dbs = openStoreDatabases(path, false);
+      this.#dbs = openStoreDatabases(path, false, mapSize);
     } catch (cause) {
       throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
     }
@@ -219,9 +241,12 @@ export class StoreWriter {
   /** Commits pending records and closes without a header: the store stays incomplete and resumable. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.flush();
     this.#closed = true;
-    await this.#dbs.env.close();
+    try {
+      await this.flush();
+    } finally {
+      await this.#dbs.env.close();
+    }
   }
 
   async #commitIfFull(): Promise<void> {
@@ -230,8 +255,10 @@ export class StoreWriter {
 
   async #commit(entries: Entry[]): Promise<void> {
     try {
-      await this.#dbs.env.transaction(() => {
-        for (const [db, key, value] of entries) db.put(key, value);
+      // Synchronous: committed (and synced) when it returns, and a failure is a plain throw here, never a
+      // rejection left behind by lmdb-js's asynchronous writer. Decoding goes on in sharp's threads.
+      this.#dbs.env.transactionSync(() => {
+        for (const [db, key, value] of entries) db.putSync(key, value);
       });
     } catch (cause) {
       throw new StoreWriteError(this.path, `Cannot write to store ${this.path}: ${(cause as Error).message}`, {

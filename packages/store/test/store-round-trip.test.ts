@@ -108,3 +108,41 @@ describe('large records', () => {
     }
   });
 });
+
+describe('store size', () => {
+  it('the data file grows with the records, not with the map (1 TiB of address space by default)', async () => {
+    const { statSync } = await import('node:fs');
+    const path = join(tmp.dir, 'small-file');
+    const writer = createStoreWriter(path, { shape: [6, 5, 3] });
+    for (let i = 0; i < 10; i++) await writer.append(record(i));
+    await writer.finish();
+    expect(statSync(join(path, 'data.mdb')).size).toBeLessThan(1 << 20);
+  });
+
+  it('a store that outgrows its map fails with StoreWriteError naming it; earlier commits stay intact', async () => {
+    const path = join(tmp.dir, 'full');
+    const shape: [number, number, number] = [128, 128, 3];
+    const writer = createStoreWriter(path, { shape, mapSize: 4 << 20, recordsPerCommit: 8 });
+    let error: unknown;
+    let appended = 0;
+    try {
+      for (; appended < 200; appended++) await writer.append({ ...record(appended, shape), label: null });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StoreWriteError);
+    expect((error as Error).message).toContain(`Cannot write to store ${path}`);
+    expect(appended).toBeLessThan(200);
+    await writer.close().catch(() => undefined);
+    // The store is an unfinished conversion whose committed records are all there.
+    const committed = (() => {
+      try {
+        openStore(path);
+      } catch (e) {
+        return Number(/has no header: its conversion did not finish \((\d+) records committed\)/.exec((e as Error).message)?.[1]);
+      }
+    })();
+    expect(committed).toBeGreaterThan(0);
+    expect(committed).toBeLessThanOrEqual(appended);
+  });
+});
