@@ -4,6 +4,7 @@ import type { DatasetSource, Shape } from '@imgstore/core';
 import type { SlotBuffers } from './batch-slots.js';
 import { slotFromBuffers, transferList } from './batch-slots.js';
 import { normalizeSpec, type Float32Output } from './normalize.js';
+import { augmentSpec, type Augment } from './augment.js';
 import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
 import { loadDataset } from './load-dataset.js';
 import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
@@ -13,12 +14,21 @@ interface WorkerInit {
   source: DatasetSource;
   shape: Shape;
   float32?: Float32Output;
+  augment?: Augment;
+  seed: number;
 }
 
 async function main(): Promise<void> {
   const port = parentPort!;
-  const { source, shape, float32 } = workerData as WorkerInit;
-  const normalize = float32 ? normalizeSpec(float32, shape[2]) : undefined;
+  const { source, shape, float32, augment, seed } = workerData as WorkerInit;
+  const augmented = augment ? augmentSpec(augment, shape, seed) : undefined;
+  const output = augmented?.output ?? shape;
+  const plan = {
+    shape,
+    output,
+    normalize: float32 ? normalizeSpec(float32, shape[2]) : undefined,
+    augment: augmented?.spec,
+  };
   const reply = (message: WorkerReply) => {
     const { buffers } = message as { buffers?: SlotBuffers };
     port.postMessage(message, buffers ? transferList(buffers) : []);
@@ -47,7 +57,7 @@ async function main(): Promise<void> {
       skipped = [];
       const { buffers } = task;
       try {
-        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), shape, normalize);
+        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), plan, task.epoch);
         reply({ type: 'done', seq: task.seq, count, skipped, buffers });
       } catch (error) {
         reply({ type: 'failed', seq: task.seq, error: serializeError(error), buffers });

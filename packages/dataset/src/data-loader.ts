@@ -10,8 +10,9 @@ import {
   type Shape,
 } from '@imgstore/core';
 import { BatchSlots, slotBuffers, type BatchSlot } from './batch-slots.js';
-import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
-import { normalizeSpec, type Float32Output, type NormalizeSpec } from './normalize.js';
+import { fillBatch, sampleReader, type BatchableSample, type FillPlan } from './fill-batch.js';
+import { normalizeSpec, type Float32Output } from './normalize.js';
+import { augmentSpec, type Augment } from './augment.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
 import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
 
@@ -56,9 +57,15 @@ export interface DataLoaderOptions {
    * computed in the workers. E.g. `{ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }`.
    */
   float32?: Float32Output;
+  /**
+   * Training augmentations, seeded by `seed`, the epoch and the sample index (so the same for any number
+   * of workers): `{ crop: [h, w] }` random crop (batches then hold crops), `{ flip: true }` left-right
+   * mirror with probability 1/2.
+   */
+  augment?: Augment;
 }
 
-const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch', 'float32'];
+const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch', 'float32', 'augment'];
 
 type LoaderDataset = Dataset<BatchableSample | undefined> & {
   sampleShape?: Shape;
@@ -81,10 +88,11 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly workers: number;
   readonly prefetch: number;
   readonly float32: Float32Output | undefined;
-  #normalize: NormalizeSpec | undefined;
+  readonly augment: Augment | undefined;
+  readonly seed: number;
+  #plan: FillPlan | null = null;
   #epoch = 0;
   #allocatedBytes = 0;
-  #shape: Shape | null = null;
   #slots: BatchSlots | null = null;
   #pool: Promise<WorkerPool> | null = null;
   /** Batches a broken epoch left in the workers; the next epoch waits for their buffers to return. */
@@ -103,7 +111,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.workers = expectNonNegativeInteger('workers', options.workers ?? 0);
     this.prefetch = expectPositiveInteger('prefetch', options.prefetch ?? 2);
     const shuffle = expectBoolean('shuffle', options.shuffle ?? false);
-    const seed = expectNonNegativeInteger('seed', options.seed ?? 0);
+    const seed = (this.seed = expectNonNegativeInteger('seed', options.seed ?? 0));
     if (options.sampler !== undefined && typeof options.sampler?.indices !== 'function') {
       throw invalidOption('sampler', 'Sampler (length and indices)', options.sampler);
     }
@@ -117,9 +125,21 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.sampler =
       options.sampler ?? (shuffle ? new RandomSampler(dataset.length, seed) : new SequentialSampler(dataset.length));
     this.float32 = options.float32;
-    // Checked now when the channel count is known, else on the first epoch.
+    this.augment = options.augment;
+    // Checked now when the sample shape is known, else on the first epoch.
     const declared = (dataset as LoaderDataset).sampleShape;
-    if (this.float32 && declared) this.#normalize = normalizeSpec(this.float32, declared[2]);
+    if (declared) this.#plan = this.#planFor(declared);
+  }
+
+  #planFor(shape: Shape): FillPlan {
+    const augmented = this.augment ? augmentSpec(this.augment, shape, this.seed) : undefined;
+    const output = augmented?.output ?? shape;
+    return {
+      shape,
+      output,
+      normalize: this.float32 ? normalizeSpec(this.float32, shape[2]) : undefined,
+      augment: augmented?.spec,
+    };
   }
 
   /** The epoch the next iteration runs. */
@@ -157,10 +177,9 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.#busy = true;
     try {
       const epoch = this.#epoch++;
-      const shape = this.#shape ?? (this.#shape = await this.#sampleShape());
-      if (this.float32) this.#normalize ??= normalizeSpec(this.float32, shape[2]);
-      if (this.workers === 0) yield* this.#inProcess(epoch, shape);
-      else yield* this.#withWorkers(epoch, shape);
+      const plan = this.#plan ?? (this.#plan = this.#planFor(await this.#sampleShape()));
+      if (this.workers === 0) yield* this.#inProcess(epoch, plan);
+      else yield* this.#withWorkers(epoch, plan);
     } finally {
       this.#busy = false;
     }
@@ -179,25 +198,26 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (batch.length && !this.dropLast) yield Uint32Array.from(batch);
   }
 
-  async *#inProcess(epoch: number, shape: Shape): AsyncGenerator<Batch> {
-    const slots = this.#slotPool(1, shape);
+  async *#inProcess(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
+    const slots = this.#slotPool(1, plan.output);
     const read = sampleReader(this.dataset);
     const slot = slots.acquire()!;
     try {
       for (const indices of this.#indexBatches(epoch)) {
-        const count = await fillBatch(read, indices, slot, shape, this.#normalize);
-        yield view(slot, count, shape, this.float32?.layout);
+        const count = await fillBatch(read, indices, slot, plan, epoch);
+        yield view(slot, count, plan.output, this.float32?.layout);
       }
     } finally {
       slots.release(slot);
     }
   }
 
-  async *#withWorkers(epoch: number, shape: Shape): AsyncGenerator<Batch> {
-    const slots = this.#slotPool(this.workers * this.prefetch + 1, shape);
+  async *#withWorkers(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
+    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output);
     await this.#draining;
     const source = (this.dataset as LoaderDataset).toSource!();
-    const pool = await (this.#pool ??= WorkerPool.start(this.workers, source, shape, this.float32).catch(
+    const setup = { shape: plan.shape, float32: this.float32, augment: this.augment, seed: this.seed };
+    const pool = await (this.#pool ??= WorkerPool.start(this.workers, source, setup).catch(
       (error: unknown) => {
         this.#pool = null;
         throw error;
@@ -213,7 +233,7 @@ export class DataLoader implements AsyncIterable<Batch> {
         const next = batches.next();
         if (next.done) return;
         const slot = slots.acquire()!;
-        const result = pool.run(dispatched++ % pool.size, slotBuffers(slot), next.value);
+        const result = pool.run(dispatched++ % pool.size, epoch, slotBuffers(slot), next.value);
         // A later batch may fail while an earlier one is awaited: mark it handled now; awaiting it still throws.
         result.catch(() => undefined);
         inFlight.push({ slot, result });
@@ -232,7 +252,7 @@ export class DataLoader implements AsyncIterable<Batch> {
         held = slots.restore(head.slot.id, result.buffers);
         for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
         dispatch();
-        yield view(held, result.count, shape, this.float32?.layout);
+        yield view(held, result.count, plan.output, this.float32?.layout);
         slots.release(held);
         held = null;
         dispatch();

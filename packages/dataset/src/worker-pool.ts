@@ -2,6 +2,15 @@ import { Worker } from 'node:worker_threads';
 import { ImgstoreError, type DatasetSource, type Shape } from '@imgstore/core';
 import { transferList, type SlotBuffers } from './batch-slots.js';
 import type { Float32Output } from './normalize.js';
+import type { Augment } from './augment.js';
+
+/** What every worker needs besides the dataset: the sample shape and the batch transforms. */
+export interface WorkerSetup {
+  shape: Shape;
+  float32?: Float32Output | undefined;
+  augment?: Augment | undefined;
+  seed: number;
+}
 import type { BatchTask, SerializedError, WorkerReply, WorkerSkip } from './worker-protocol.js';
 
 export interface BatchResult {
@@ -50,13 +59,13 @@ export class WorkerPool {
     this.#outstanding = new Array<number>(count).fill(0);
   }
 
-  static async start(count: number, source: DatasetSource, shape: Shape, float32?: Float32Output): Promise<WorkerPool> {
+  static async start(count: number, source: DatasetSource, setup: WorkerSetup): Promise<WorkerPool> {
     const pool = new WorkerPool(count);
     const entry = new URL('./batch-worker.js', import.meta.url);
     try {
       // One at a time: two threads opening the same LMDB environment at once can make lmdb-js fail the
       // second with "Invalid argument" (seen with 2 workers on one store); once open, reads run in parallel.
-      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, shape, float32 });
+      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, ...setup });
     } catch (error) {
       await pool.close();
       throw error;
@@ -68,7 +77,7 @@ export class WorkerPool {
    * Asks worker `w` to fill a slot's buffers (transferred to it) with the samples at `indices`.
    * Rejects with a BatchFailure, which carries the buffers back when the worker returned them.
    */
-  run(w: number, buffers: SlotBuffers, indices: Uint32Array): Promise<BatchResult> {
+  run(w: number, epoch: number, buffers: SlotBuffers, indices: Uint32Array): Promise<BatchResult> {
     if (this.#failure) return Promise.reject(new BatchFailure(this.#failure, buffers));
     const worker = this.#workers[w]!;
     const seq = this.#nextSeq++;
@@ -78,7 +87,7 @@ export class WorkerPool {
         reject: (e, b) => (this.#settled(w), reject(new BatchFailure(e, b))),
       });
       if (this.#outstanding[w]!++ === 0) worker.ref();
-      worker.postMessage({ seq, indices, buffers } satisfies BatchTask, transferList(buffers));
+      worker.postMessage({ seq, epoch, indices, buffers } satisfies BatchTask, transferList(buffers));
     });
   }
 

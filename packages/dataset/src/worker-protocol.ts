@@ -3,6 +3,8 @@ import type { SlotBuffers } from './batch-slots.js';
 
 export interface BatchTask {
   seq: number;
+  /** Epoch of the batch: augmentation draws depend on it. */
+  epoch: number;
   indices: Uint32Array;
   /** The slot's buffers, transferred: the worker fills them and transfers them back. */
   buffers: SlotBuffers;

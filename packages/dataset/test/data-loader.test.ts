@@ -277,3 +277,83 @@ describe('DataLoader close', () => {
     await loader.close();
   });
 });
+
+describe('augmentations', () => {
+  const shape: Shape = [8, 10, 3];
+  const sampleOf = (i: number) => createPatternDataset(1, shape, [], -1, true).get(i).data;
+
+  /** Where in sample `index` a crop of [ch, cw] (optionally mirrored) equals `crop`, or null. */
+  function locate(index: number, crop: Uint8Array, ch: number, cw: number, mirrored: boolean): [number, number] | null {
+    const src = sampleOf(index);
+    for (let top = 0; top + ch <= shape[0]; top++) {
+      for (let left = 0; left + cw <= shape[1]; left++) {
+        let same = true;
+        for (let y = 0; y < ch && same; y++) {
+          for (let x = 0; x < cw && same; x++) {
+            const sx = mirrored ? left + cw - 1 - x : left + x;
+            for (let c = 0; c < 3; c++) if (crop[(y * cw + x) * 3 + c] !== src[((top + y) * shape[1] + sx) * 3 + c]) same = false;
+          }
+        }
+        if (same) return [top, left];
+      }
+    }
+    return null;
+  }
+
+  it('random crop: each sample is a [h, w] window of its image, at positions that vary and repeat with the seed', async () => {
+    const make = () => new DataLoader(createPatternDataset(40, shape, [], -1, true), { batchSize: 8, seed: 5, augment: { crop: [5, 6] } });
+    const positions = new Set<string>();
+    const first = await collect(make());
+    for (const batch of first) {
+      expect(batch.shape.slice(1)).toEqual([5, 6, 3]);
+      batch.indices.forEach((index, k) => {
+        const at = locate(index, batch.data.subarray(k * 90, (k + 1) * 90), 5, 6, false);
+        expect(at, `sample ${index}`).not.toBeNull();
+        positions.add(at!.join(','));
+      });
+    }
+    expect(positions.size).toBeGreaterThan(5);
+    expect((await collect(make())).map((b) => Buffer.from(b.data).toString('hex'))).toEqual(first.map((b) => Buffer.from(b.data).toString('hex')));
+    const loader = make();
+    await collect(loader);
+    const second = await collect(loader); // epoch 1: other positions
+    expect(second.map((b) => Buffer.from(b.data).toString('hex'))).not.toEqual(first.map((b) => Buffer.from(b.data).toString('hex')));
+  });
+
+  it('flip: each sample is its image or its mirror image, both happen', async () => {
+    const batches = await collect(new DataLoader(createPatternDataset(40, shape, [], -1, true), { batchSize: 8, augment: { flip: true } }));
+    let mirrored = 0;
+    for (const batch of batches) {
+      batch.indices.forEach((index, k) => {
+        const pixels = batch.data.subarray(k * 240, (k + 1) * 240);
+        const plain = Buffer.from(pixels).equals(Buffer.from(sampleOf(index)));
+        if (!plain) {
+          expect(locate(index, pixels, 8, 10, true), `sample ${index}`).toEqual([0, 0]);
+          mirrored++;
+        }
+      });
+    }
+    expect(mirrored).toBeGreaterThan(5);
+    expect(mirrored).toBeLessThan(35);
+  });
+
+  it('workers make exactly the same crops and flips as the main thread', async () => {
+    const options = { batchSize: 8, shuffle: true, seed: 2, augment: { crop: [4, 7] as [number, number], flip: true } };
+    const threaded = new DataLoader(createPatternDataset(48, shape, [], -1, true), { ...options, workers: 2 });
+    try {
+      const inThread = new DataLoader(createPatternDataset(48, shape, [], -1, true), options);
+      for (let epoch = 0; epoch < 2; epoch++) {
+        const [a, b] = [await collect(inThread), await collect(threaded)];
+        expect(b.map((x) => Buffer.from(x.data).toString('hex'))).toEqual(a.map((x) => Buffer.from(x.data).toString('hex')));
+      }
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('refuses a crop larger than the samples, naming the option', () => {
+    expect(() => new DataLoader(createPatternDataset(4, shape), { batchSize: 2, augment: { crop: [9, 4] } })).toThrow(
+      'Expected at most the sample size [8, 10] for augment.crop but received [9,4] of type array',
+    );
+  });
+});

@@ -1,0 +1,59 @@
+import { expectBoolean, expectKnownKeys, expectPositiveInteger, invalidOption, type Shape } from '@imgstore/core';
+import { createRandom, mixSeed } from './seeded-shuffle.js';
+
+/** Training augmentations applied while a batch is filled (in the workers when there are any). */
+export interface Augment {
+  /** Random crop to [height, width], a new position per sample and epoch. */
+  crop?: [number, number];
+  /** Mirror left-right with probability 1/2. */
+  flip?: boolean;
+}
+
+export interface AugmentSpec {
+  crop: [number, number] | null;
+  flip: boolean;
+  seed: number;
+}
+
+/** Checks the option against the sample shape and returns the spec and the output shape. */
+export function augmentSpec(augment: Augment, shape: Shape, seed: number): { spec: AugmentSpec; output: Shape } {
+  if (typeof augment !== 'object' || augment === null) throw invalidOption('augment', 'object', augment);
+  expectKnownKeys('augment', augment, ['crop', 'flip']);
+  const flip = expectBoolean('augment.flip', augment.flip ?? false);
+  let crop: [number, number] | null = null;
+  if (augment.crop !== undefined) {
+    const c = augment.crop;
+    if (!Array.isArray(c) || c.length !== 2) throw invalidOption('augment.crop', '[height, width]', c);
+    crop = [expectPositiveInteger('augment.crop[0]', c[0]), expectPositiveInteger('augment.crop[1]', c[1])];
+    if (crop[0] > shape[0] || crop[1] > shape[1]) {
+      throw invalidOption('augment.crop', `at most the sample size [${shape[0]}, ${shape[1]}]`, c);
+    }
+  }
+  return { spec: { crop, flip, seed }, output: crop ? [crop[0], crop[1], shape[2]] : shape };
+}
+
+/**
+ * Copies sample pixels from `src` (shape `shape`) into `dst` at `offset` with this epoch's crop and flip
+ * for `index`. The draws depend only on (seed, epoch, index), so any worker makes the same ones.
+ */
+export function augmentInto(spec: AugmentSpec, shape: Shape, src: Uint8Array, dst: Uint8Array, offset: number, epoch: number, index: number): void {
+  const [h, w, c] = shape;
+  const next = createRandom(mixSeed(mixSeed(spec.seed, epoch), index));
+  const [oh, ow] = spec.crop ?? [h, w];
+  const top = spec.crop ? next() % (h - oh + 1) : 0;
+  const left = spec.crop ? next() % (w - ow + 1) : 0;
+  const mirror = spec.flip && next() % 2 === 1;
+  const rowBytes = ow * c;
+  for (let y = 0; y < oh; y++) {
+    const from = ((top + y) * w + left) * c;
+    const to = offset + y * rowBytes;
+    if (!mirror) {
+      dst.set(src.subarray(from, from + rowBytes), to);
+      continue;
+    }
+    for (let x = 0; x < ow; x++) {
+      const s = from + (ow - 1 - x) * c;
+      for (let ch = 0; ch < c; ch++) dst[to + x * c + ch] = src[s + ch]!;
+    }
+  }
+}
