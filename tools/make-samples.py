@@ -14,22 +14,26 @@ from PIL import Image
 
 KDE = "/usr/share/wallpapers/{}/contents/images/2560x1600.jpg"
 BG = "/usr/share/backgrounds/{}"
+# plasma-workspace-wallpapers: debian/copyright gives one blanket "KDE Visual Design Group, GPL-2+" for all
+# files; each wallpaper's metadata.json names the photographer and "LGPLv3". Both are recorded.
+KDE_LICENCE = "GPL-2+ (Debian copyright file); LGPL-3 (upstream metadata.json)"
 # name: (package, path, author, licence)
 SOURCES = {
     "kleiber": ("lomiri-wallpapers-20.04", BG.format("Kleiber_by_Lukas_Baubkus.jpg"), "Lukas Baubkus", "CC-BY-SA-3.0"),
     "friends": ("lomiri-wallpapers-16.04", BG.format("friends_by_Aitzol_Berasategi.jpg"), "Aitzol Berasategi", "CC-BY-4.0"),
-    "dragonfly": ("lomiri-wallpapers-16.04", BG.format("Dragonfly_by_Bolly.jpg"), "Bolly", "CC-BY-SA-4.0"),
+    "dragonfly": ("lomiri-wallpapers-16.04", BG.format("Dragonfly_by_Bolly.jpg"), '"Bolly"', "CC-BY-SA-4.0"),
     "aitzgorri": ("lomiri-wallpapers-16.04", BG.format("aitzgorri_by_Aitzol_Berasategi.jpg"), "Aitzol Berasategi", "CC-BY-4.0"),
     "picos": ("lomiri-wallpapers-16.04", BG.format("picosdeeuropa_by_Aitzol_Berasategi.jpg"), "Aitzol Berasategi", "CC-BY-4.0"),
     "sunset": ("lomiri-wallpapers-16.04", BG.format("sunset_by_Aitzol_Berasategi.jpg"), "Aitzol Berasategi", "CC-BY-4.0"),
-    "path": ("plasma-workspace-wallpapers", KDE.format("Path"), "KDE Visual Design Group", "GPL-2+"),
+    "path": ("plasma-workspace-wallpapers", KDE.format("Path"), "Risto Saukonpää", KDE_LICENCE),
     "picture0b": ("lomiri-wallpapers-16.04", BG.format("Picture_0B_by_freespace.jpg"), 'Trevor "Freespace"', "CC-BY-4.0"),
     "picture1a": ("lomiri-wallpapers-16.04", BG.format("Picture_1A_by_freespace.jpg"), 'Trevor "Freespace"', "CC-BY-4.0"),
     "wine": ("lomiri-wallpapers-16.04", BG.format("Wine_by_Jakkub_Mede.jpg"), "Jakub Mede", "CC-BY-4.0"),
-    "cups": ("plasma-workspace-wallpapers", KDE.format("ColorfulCups"), "KDE Visual Design Group", "GPL-2+"),
+    "cups": ("plasma-workspace-wallpapers", KDE.format("ColorfulCups"), "Dmitri Popov", KDE_LICENCE),
     "bridge": ("lomiri-wallpapers-16.04", BG.format("Bridge_by_Sander_Klootwijk.jpg"), "Sander Klootwijk", "CC-BY-SA-4.0"),
-    "kite": ("plasma-workspace-wallpapers", KDE.format("Kite"), "KDE Visual Design Group", "GPL-2+"),
-    "grey": ("plasma-workspace-wallpapers", KDE.format("Grey"), "KDE Visual Design Group", "GPL-2+"),
+    "kite": ("plasma-workspace-wallpapers", KDE.format("Kite"), "Risto Saukonpää", KDE_LICENCE),
+    "summer": ("plasma-workspace-wallpapers", KDE.format("summer_1am"), "Risto Saukonpää", KDE_LICENCE),
+    "evening": ("plasma-workspace-wallpapers", KDE.format("EveningGlow"), "Ian Hex", KDE_LICENCE),
 }
 # (class, output name, source, crop box as fractions (left, top, right, bottom), longer side, kind)
 SAMPLES = [
@@ -58,9 +62,10 @@ SAMPLES = [
     ("sky", "bridge-2.jpg", "bridge", (0.00, 0.00, 0.50, 0.60), 400, "jpeg"),
     ("sky", "kite-1.jpg", "kite", (0.00, 0.00, 1.00, 1.00), 600, "jpeg"),
     ("sky", "kite-2.jpg", "kite", (0.45, 0.15, 0.75, 0.65), 300, "jpeg"),
-    ("sky", "grey-1.jpg", "grey", (0.00, 0.00, 1.00, 1.00), 560, "jpeg"),
-    ("sky", "grey-2.jpg", "grey", (0.20, 0.10, 0.60, 0.50), 360, "jpeg"),
-    ("sky", "grey-3-square.jpg", "grey", (0.40, 0.20, 0.4 + 0.6 * 1600 / 2560, 0.80), 320, "jpeg"),
+    ("sky", "summer-1am-1.jpg", "summer", (0.00, 0.00, 1.00, 0.68), 640, "jpeg"),
+    ("sky", "summer-1am-2.jpg", "summer", (0.70, 0.15, 0.95, 0.72), 420, "jpeg"),
+    ("sky", "evening-glow-1-square.jpg", "evening", (0.50, 0.00, 0.80, 0.48), 320, "jpeg"),
+    ("sky", "evening-glow-2.jpg", "evening", (0.00, 0.00, 0.55, 0.33), 480, "jpeg"),
 ]
 KIND_NOTE = {
     "jpeg": "JPEG q85",
@@ -68,7 +73,7 @@ KIND_NOTE = {
     "webp": "WebP q80",
     "png": "PNG (RGB)",
     "rgba": "PNG with an alpha gradient (RGBA)",
-    "exif6": "JPEG q85 stored rotated, EXIF Orientation 6 (displays upright)",
+    "exif6": "JPEG q85, pixels stored rotated 90° counter-clockwise with EXIF Orientation 6 (displays upright at the size given)",
 }
 
 
@@ -101,6 +106,31 @@ def save(image, path, kind):
         raise ValueError(kind)
 
 
+LICENSES_HEAD = """# Sample images: sources and licences
+
+Every file in `samples/images` is derived from a real photograph shipped in a Debian 12 package (cropped, resized
+and re-encoded); each file keeps the licence of the photograph it comes from.
+
+Made with: `/usr/bin/python3 tools/make-samples.py` (run from the repository root; it rewrites `samples/images` and
+this file, byte for byte the same with the same Pillow). Needs the Debian packages lomiri-wallpapers-16.04,
+lomiri-wallpapers-20.04, plasma-workspace-wallpapers and python3-pil.
+
+| file | Debian package | source file in the package | author | licence | what was done |
+| --- | --- | --- | --- | --- | --- |
+"""
+LICENSES_TAIL = """
+## Licences
+
+- **CC-BY-4.0**, **CC-BY-SA-3.0**, **CC-BY-SA-4.0**: as stated per file in `/usr/share/doc/lomiri-wallpapers-16.04/copyright`
+  and `/usr/share/doc/lomiri-wallpapers-20.04/copyright`. Attribution is the author column above; the changes are
+  the last column. Files derived from a CC-BY-SA photograph are shared under the same CC-BY-SA version.
+- **plasma-workspace-wallpapers**: Debian's `/usr/share/doc/plasma-workspace-wallpapers/copyright` covers every file
+  with "Copyright: 2014 KDE Visual Design Group, License: GPL-2+"; the wallpaper's own
+  `/usr/share/wallpapers/<Name>/metadata.json` names the photographer (the author column) and gives "LGPLv3". Both
+  licences allow redistribution of modified copies.
+"""
+
+
 def main():
     out = os.path.join("samples", "images")
     shutil.rmtree(out, ignore_errors=True)
@@ -111,17 +141,14 @@ def main():
         image = crop(opened[source], box, longer)
         save(image, os.path.join(out, cls, name), kind)
         package, path, author, licence = SOURCES[source]
+        w, h = image.size
         rows.append(f"| {cls}/{name} | {package} | {path} | {author} | {licence} | "
-                    f"crop {box[0]:.2f},{box[1]:.2f}-{box[2]:.2f},{box[3]:.2f}; longer side {longer} px; {KIND_NOTE[kind]} |")
+                    f"crop {box[0]:.2f},{box[1]:.2f}-{box[2]:.2f},{box[3]:.2f} of the source (fractions of width, height); "
+                    f"resized to {w}x{h}; {KIND_NOTE[kind]} |")
     with open(os.path.join("samples", "LICENSES.md"), "w") as f:
-        f.write("# Sample images: sources and licences\n\n")
-        f.write("Every file in `samples/images` is derived from a photograph shipped in a Debian 12 package, "
-                "cropped and resized by `tools/make-samples.py` (run it from the repository root to rebuild them "
-                "byte for byte with the same Pillow). Each keeps its source's licence; the package's "
-                "`/usr/share/doc/<package>/copyright` file has the full text.\n\n")
-        f.write("| file | Debian package | source file | author | licence | what was done |\n")
-        f.write("| --- | --- | --- | --- | --- | --- |\n")
+        f.write(LICENSES_HEAD)
         f.write("\n".join(rows) + "\n")
+        f.write(LICENSES_TAIL)
     print(f"{len(rows)} images in {out}")
 
 
