@@ -40,7 +40,8 @@ export type StoreFormatReason =
   | 'not-a-store' // not an LMDB environment, or an LMDB environment without imgstore data
   | 'incomplete' // an imgstore store whose header was never written (conversion did not finish)
   | 'version' // written by a newer format version than this reader reads
-  | 'lmdb-data-format'; // LMDB data format v2 (lmdb-js prebuilt default) where v1 is required
+  | 'lmdb-data-format' // LMDB data format v2 (lmdb-js prebuilt default) where v1 is required
+  | 'damaged'; // an LMDB file whose meta pages are inconsistent or that is shorter than they say (truncated)
 
 /** A path is not a store this reader can open; `reason` says which case. */
 export class StoreFormatError extends ImgstoreError {
@@ -59,6 +60,18 @@ export class StoreExistsError extends ImgstoreError {
   constructor(path: string, message: string) {
     super('ERR_IMGSTORE_STORE_EXISTS', message);
     this.path = path;
+  }
+}
+
+/** Another live process holds the store's writer lock: two writers would interleave their records. */
+export class StoreBusyError extends ImgstoreError {
+  readonly path: string;
+  /** The process id recorded in the lock file. */
+  readonly pid: number;
+  constructor(path: string, pid: number, message: string) {
+    super('ERR_IMGSTORE_STORE_BUSY', message);
+    this.path = path;
+    this.pid = pid;
   }
 }
 

@@ -18,6 +18,9 @@ export const SETTINGS_KEY = 'settings';
 /** `meta` key of the writer's checkpoint, committed with every batch: how many inputs are fully handled. */
 export const CHECKPOINT_KEY = 'checkpoint';
 
+/** File in the store folder that a writer holds while it writes (JSON: pid, hostname, startedAt). */
+export const WRITER_LOCK_FILE = 'writer.lock';
+
 /** Records are keyed by their index as a 4-byte big-endian unsigned integer, so LMDB order is index order. */
 export const RECORD_KEY_BYTES = 4;
 export const MAX_RECORDS = 0xffffffff;

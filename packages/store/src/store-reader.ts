@@ -20,7 +20,7 @@ import {
   type StoreHeader,
 } from '@imgstore/core';
 import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
-import { detectLmdbDataFormat } from './lmdb-data-format.js';
+import { checkLmdbDataFile } from './lmdb-data-format.js';
 import { openStoreDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
@@ -95,19 +95,29 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
     if (value === undefined) throw this.#missing(index);
     const payload = openRecord(value);
-    if (typeof payload === 'string') {
-      throw new StoreDamagedError(this.path, index, `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) is damaged: ${payload}`);
-    }
+    if (typeof payload === 'string') throw this.#damaged(index, `is damaged: ${payload}`);
+    let record: SampleRecord;
     try {
-      return decode.call(this.codec, payload);
+      record = decode.call(this.codec, payload);
     } catch (cause) {
-      throw new StoreDamagedError(
-        this.path,
-        index,
-        `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) passed its checksum but does not decode: ${(cause as Error).message}`,
-        { cause },
-      );
+      throw this.#damaged(index, `passed its checksum but does not decode: ${(cause as Error).message}`, cause);
     }
+    // A record must fit the header: a reader fills fixed-size batch slots from it.
+    const { shape, label } = record;
+    const expected = this.header.shape;
+    if (shape[0] !== expected[0] || shape[1] !== expected[1] || shape[2] !== expected[2]) {
+      throw this.#damaged(index, `has shape ${JSON.stringify(shape)} but the header says ${JSON.stringify(expected)}`);
+    }
+    const labels = this.header.labelNames;
+    if (labels && label !== null && label >= labels.length) {
+      throw this.#damaged(index, `has label ${label} but the header names only ${labels.length} labels`);
+    }
+    return record;
+  }
+
+  #damaged(index: number, what: string, cause?: unknown): StoreDamagedError {
+    const message = `Store ${this.path} record ${index} (key ${this.#key.toString('hex')}) ${what}`;
+    return new StoreDamagedError(this.path, index, message, cause === undefined ? undefined : { cause });
   }
 
   #missing(index: number): StoreDamagedError {
@@ -165,8 +175,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
   if (!existsSync(dataFile)) {
     throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: it has no data.mdb`);
   }
-  switch (detectLmdbDataFormat(dataFile)) {
+  const check = checkLmdbDataFile(dataFile);
+  switch (check.format) {
     case 'v1':
+      if (check.damage) {
+        throw new StoreFormatError(path, 'damaged', `Store ${path} is damaged and was not opened: data.mdb ${check.damage}`);
+      }
       break;
     case 'v2':
       throw new StoreFormatError(

@@ -10,6 +10,7 @@ import {
   StoreExistsError,
   StoreFormatError,
   StoreWriteError,
+  WRITER_LOCK_FILE,
   expectBoolean,
   expectKnownKeys,
   expectNonNegativeInteger,
@@ -26,6 +27,7 @@ import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegi
 import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
+import { acquireWriterLock, type WriterLock } from './writer-lock.js';
 import { encodeHeader } from './store-header.js';
 
 export interface StoreWriterOptions {
@@ -75,8 +77,8 @@ const KNOWN_OPTIONS = [
   'provenance',
   'mapSize',
 ];
-/** Files an LMDB environment folder holds; anything else in the folder means it is not only a store. */
-const LMDB_FILES = new Set(['data.mdb', 'lock.mdb']);
+/** Files a store folder holds; anything else in the folder means it is not only a store. */
+const STORE_FILES = new Set(['data.mdb', 'lock.mdb', WRITER_LOCK_FILE]);
 
 /** What a writer started with; stored under `meta/settings` and compared on resume. */
 interface WriterSettings {
@@ -117,6 +119,7 @@ export class StoreWriter {
   #recordsPerCommit: number;
   #provenance: Partial<StoreProvenance>;
   #closed = false;
+  #lock: WriterLock;
 
   constructor(path: string, options: StoreWriterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
@@ -141,17 +144,25 @@ export class StoreWriter {
     const settings: WriterSettings = { shape: [...this.shape], codec: this.codec.id, labelNames, jobId };
 
     const resuming = resume && existsSync(join(path, 'data.mdb'));
-    if (!resuming) prepareStoreFolder(path, overwrite);
+    const replaced = resuming ? [] : prepareStoreFolder(path, overwrite);
+    // Locked before anything is replaced or opened: a live writer's store is never touched.
+    this.#lock = acquireWriterLock(path);
     try {
-      this.#dbs = openStoreDatabases(path, false, mapSize);
-    } catch (cause) {
-      throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
-    }
-    try {
-      if (resuming) this.#loadForResume(settings);
-      else this.#dbs.env.transactionSync(() => this.#dbs.meta.put(Buffer.from(SETTINGS_KEY), packPlain(settings)));
+      for (const name of replaced) rmSync(join(path, name), { force: true });
+      try {
+        this.#dbs = openStoreDatabases(path, false, mapSize);
+      } catch (cause) {
+        throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
+      }
+      try {
+        if (resuming) this.#loadForResume(settings);
+        else this.#dbs.env.transactionSync(() => this.#dbs.meta.put(Buffer.from(SETTINGS_KEY), packPlain(settings)));
+      } catch (error) {
+        void this.#dbs.env.close();
+        throw error;
+      }
     } catch (error) {
-      void this.#dbs.env.close();
+      this.#lock.release();
       throw error;
     }
     this.resumedAt = this.#position;
@@ -245,7 +256,11 @@ export class StoreWriter {
     try {
       await this.flush();
     } finally {
-      await this.#dbs.env.close();
+      try {
+        await this.#dbs.env.close();
+      } finally {
+        this.#lock.release();
+      }
     }
   }
 
@@ -314,26 +329,29 @@ export function createStoreWriter(path: string, options: StoreWriterOptions): St
   return new StoreWriter(path, options);
 }
 
-/** Makes `path` an empty folder for a new store, refusing to clobber anything that is not a store. */
-function prepareStoreFolder(path: string, overwrite: boolean): void {
+/**
+ * Checks that `path` may hold a new store, creating the folder if needed, and returns the files of the
+ * store it replaces (with `overwrite`), which the caller removes once it holds the writer lock.
+ */
+function prepareStoreFolder(path: string, overwrite: boolean): string[] {
   if (existsSync(path)) {
     if (!statSync(path).isDirectory()) {
       throw new StoreExistsError(path, `${path} exists and is a file, not a store folder`);
     }
     const entries = readdirSync(path);
-    const isStore = entries.includes('data.mdb') && entries.every((name) => LMDB_FILES.has(name));
+    const isStore = entries.includes('data.mdb') && entries.every((name) => STORE_FILES.has(name));
     if (entries.length > 0 && !isStore) {
       throw new StoreExistsError(path, `${path} exists and is a folder that is not an imgstore store; refusing to write into it`);
     }
     if (isStore && !overwrite) {
       throw new StoreExistsError(path, `Store ${path} already exists; pass overwrite (--overwrite) to replace it`);
     }
-    for (const name of entries) rmSync(join(path, name), { force: true });
-    return;
+    return entries.filter((name) => name !== WRITER_LOCK_FILE);
   }
   try {
     mkdirSync(path, { recursive: true });
   } catch (cause) {
     throw new StoreWriteError(path, `Cannot create store folder ${path}: ${(cause as Error).message}`, { cause });
   }
+  return [];
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import {
@@ -10,7 +11,15 @@ import {
   type StoreFormatReason,
 } from '@imgstore/core';
 import { CodecRegistry, lz4Codec, packPlain, rawCodec } from '@imgstore/codec';
-import { createStoreWriter, detectLmdbDataFormat, openStore, recordKey, sealRecord } from '@imgstore/store';
+import {
+  crc32,
+  crc32Implementation,
+  createStoreWriter,
+  detectLmdbDataFormat,
+  openStore,
+  recordKey,
+  sealRecord,
+} from '@imgstore/store';
 import { makeTempDir } from '../../../tools/test-support/index.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
@@ -21,11 +30,28 @@ afterEach(() => tmp.cleanup());
 
 const shape = [2, 2, 3] as const;
 const pixels = (i: number) => new Uint8Array(12).fill(i);
+/** Pixels that are unique per seed, so a record's bytes can be found in the data file. */
+function randomPixels(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = (seed + 1) * 2654435761;
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
 
-async function writeStore(path: string, count = 3, options: { finish?: boolean; codec?: string | Codec } = {}) {
-  const writer = createStoreWriter(path, { shape: [2, 2, 3], ...(options.codec ? { codec: options.codec } : {}) });
+async function writeStore(
+  path: string,
+  count = 3,
+  options: { finish?: boolean; codec?: string | Codec; shape?: [number, number, number] } = {},
+) {
+  const recordShape = options.shape ?? [2, 2, 3];
+  const writer = createStoreWriter(path, { shape: recordShape, ...(options.codec ? { codec: options.codec } : {}) });
+  const bytes = recordShape[0] * recordShape[1] * recordShape[2];
   for (let i = 0; i < count; i++) {
-    await writer.append({ name: `${i}.png`, label: null, shape, dtype: 'uint8', data: pixels(i) });
+    const data = bytes === 12 ? pixels(i) : randomPixels(bytes, i);
+    await writer.append({ name: `${i}.png`, label: null, shape: recordShape, dtype: 'uint8', data });
   }
   if (options.finish === false) await writer.close();
   else await writer.finish();
@@ -86,6 +112,31 @@ describe('openStore refuses what is not a finished store, saying which', () => {
     expectFormatError(path, 'lmdb-data-format', /LMDB data format v2/);
   });
 
+  it('a truncated data.mdb (would be SIGBUS in native code): checked against its meta page first', async () => {
+    const path = join(tmp.dir, 'truncated');
+    await writeStore(path, 40, { shape: [32, 32, 3] });
+    const dataFile = join(path, 'data.mdb');
+    const size = statSync(dataFile).size;
+    for (const keep of [Math.floor(size / 2), size - 4096, 8192 + 100]) {
+      truncateSync(dataFile, keep);
+      expectFormatError(path, 'damaged', new RegExp(`data\\.mdb it is truncated: its meta page needs ${size} bytes but the file has ${keep}`));
+    }
+    truncateSync(dataFile, 4100); // the second meta page is cut
+    expectFormatError(path, 'damaged', /second meta page is missing/);
+    truncateSync(dataFile, 0);
+    expectFormatError(path, 'not-a-store', /data\.mdb is not an LMDB file/);
+  });
+
+  it('a meta page with an impossible page size', async () => {
+    const path = join(tmp.dir, 'page-size');
+    await writeStore(path);
+    const dataFile = join(path, 'data.mdb');
+    const bytes = readFileSync(dataFile);
+    bytes.writeUInt32LE(4095, 40);
+    writeFileSync(dataFile, bytes);
+    expectFormatError(path, 'damaged', /impossible page size \(4095\)/);
+  });
+
   it('an LMDB environment that is not an imgstore store', async () => {
     const path = join(tmp.dir, 'foreign');
     await putRaw(path, 'meta', Buffer.from('header'), packPlain({ format: 'something-else' }));
@@ -134,6 +185,65 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
     expect(() => store.get(1)).toThrow(`Store ${path} record 1 (key 00000001) is damaged: checksum mismatch`);
     expect(Buffer.from(store.get(2).data)).toEqual(Buffer.from(pixels(2)));
     await store.close();
+  });
+
+  it('bits flipped in data.mdb inside any record are caught by its checksum; other records still read', async () => {
+    const path = join(tmp.dir, 'bitrot');
+    const recordShape: [number, number, number] = [32, 32, 3];
+    await writeStore(path, 12, { shape: recordShape });
+    const dataFile = join(path, 'data.mdb');
+    const pristine = readFileSync(dataFile);
+    for (const [index, offsetInPixels, bit] of [[0, 0, 0], [3, 1500, 7], [7, 3071, 3], [11, 2048, 5]] as const) {
+      const at = pristine.indexOf(Buffer.from(randomPixels(3072, index)));
+      expect(at).toBeGreaterThan(0);
+      const damaged = Buffer.from(pristine);
+      damaged[at + offsetInPixels] ^= 1 << bit;
+      writeFileSync(dataFile, damaged);
+      const store = openStore(path);
+      let caught: unknown;
+      try {
+        store.get(index);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(StoreDamagedError);
+      expect((caught as StoreDamagedError).index).toBe(index);
+      expect((caught as Error).message).toContain(`record ${index} (key ${recordKey(index).toString('hex')}) is damaged: checksum mismatch`);
+      const other = (index + 1) % 12;
+      expect(Buffer.from(store.get(other).data)).toEqual(Buffer.from(randomPixels(3072, other)));
+      await store.close();
+    }
+  });
+
+  it('a record whose shape or label disagrees with the header (checksum valid) is damage, not a buffer overrun', async () => {
+    const path = join(tmp.dir, 'mismatch');
+    await writeStore(path);
+    const wrongShape = rawCodec.encode({ name: 'x', label: null, shape: [3, 3, 3], dtype: 'uint8', data: new Uint8Array(27) });
+    await putRaw(path, 'records', recordKey(0), sealRecord(wrongShape));
+    const store = openStore(path);
+    expect(() => store.readInto(0, new Uint8Array(24), 0)).toThrow(
+      /record 0 \(key 00000000\) has shape \[3,3,3\] but the header says \[2,2,3\]/,
+    );
+    await store.close();
+
+    const labeled = join(tmp.dir, 'labeled');
+    const writer = createStoreWriter(labeled, { shape: [2, 2, 3], labelNames: ['cat', 'dog'] });
+    await writer.append({ name: 'a', label: 1, shape, dtype: 'uint8', data: pixels(1) });
+    await writer.finish();
+    const badLabel = rawCodec.encode({ name: 'a', label: 2, shape, dtype: 'uint8', data: pixels(1) });
+    await putRaw(labeled, 'records', recordKey(0), sealRecord(badLabel));
+    const reader = openStore(labeled);
+    expect(() => reader.get(0)).toThrow(/has label 2 but the header names only 2 labels/);
+    await reader.close();
+  });
+
+  it('the checksum is zlib CRC-32, computed by the SIMD implementation here, on views at any offset', () => {
+    expect(crc32Implementation).toBe('@node-rs/crc32');
+    const bytes = randomPixels(200_003, 9);
+    for (const [start, end] of [[0, 0], [0, 1], [1, 200_003], [7, 196_615], [4096, 4097]] as const) {
+      const view = bytes.subarray(start, end);
+      expect(crc32(view)).toBe(zlibCrc32(view));
+    }
   });
 
   it('a value that passes its checksum but does not decode', async () => {
