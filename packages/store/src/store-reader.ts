@@ -1,10 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  CHECKPOINT_KEY,
   HEADER_KEY,
+  SETTINGS_KEY,
   RECORD_KEY_BYTES,
   StoreDamagedError,
   StoreFormatError,
+  expectBoolean,
   expectKnownKeys,
   invalidOption,
   isValidIndex,
@@ -25,10 +28,17 @@ import { openStoreDatabases, type ReadOptions, type StoreDatabases } from './lmd
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
 import { decodeHeader } from './store-header.js';
+import { decodeCheckpoint, headerOfUnfinishedStore } from './writer-state.js';
 
 export interface OpenStoreOptions {
   /** Where the header's codec id is resolved. Default: the process-wide registry of @imgstore/codec. */
   codecs?: CodecRegistry;
+  /**
+   * Also open a store whose conversion has not finished (still running, or killed): the reader sees the
+   * records committed when it opened, a consistent snapshot, and `complete` is false. Default false:
+   * an unfinished store is a StoreFormatError with reason `incomplete`.
+   */
+  allowIncomplete?: boolean;
 }
 
 /** A finished store opened read-only. Implements Dataset<Sample> and iterates its samples in order. */
@@ -47,13 +57,17 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   readonly #read: ReadOptions;
 
+  /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
+  readonly complete: boolean;
+
   /** Use openStore(). */
-  constructor(path: string, dbs: StoreDatabases, header: StoreHeader, codec: Codec) {
+  constructor(path: string, dbs: StoreDatabases, header: StoreHeader, codec: Codec, read: ReadOptions, complete: boolean) {
     this.path = path;
     this.#dbs = dbs;
     this.header = header;
     this.codec = codec;
-    this.#read = { transaction: dbs.env.useReadTransaction() };
+    this.#read = read;
+    this.complete = complete;
   }
 
   get length(): number {
@@ -82,7 +96,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /** How a worker thread reopens this store (read-only, same codecs by id). */
   toSource(): DatasetSource {
-    return { module: import.meta.url, factory: 'openStore', args: [resolve(this.path)] };
+    const options = this.complete ? [] : [{ allowIncomplete: true }];
+    return { module: import.meta.url, factory: 'openStore', args: [resolve(this.path), ...options] };
   }
 
   #decode(index: number, decode: (bytes: Uint8Array) => SampleRecord): SampleRecord {
@@ -146,7 +161,9 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   /** Inputs the conversion rejected, with their reasons, in the order they were met. */
   rejects(): RejectRecord[] {
     const out: RejectRecord[] = [];
-    for (const { value } of this.#dbs.rejects.getRange({})) {
+    // Same snapshot as the records (a running conversion may have committed more since).
+    const range = this.#dbs.rejects.getRange({ ...this.#read, limit: this.header.rejected } as object);
+    for (const { value } of range) {
       const { name, reason } = unpackPlain(value) as RejectRecord;
       out.push({ name: String(name), reason: String(reason) });
     }
@@ -156,6 +173,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   async close(): Promise<void> {
     (this.#read.transaction as { done(): void }).done();
     await this.#dbs.env.close();
+    this.#dbs.cleanup?.();
   }
 }
 
@@ -165,8 +183,9 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): StoreReader {
   if (typeof path !== 'string' || path.length === 0) throw invalidOption('path', 'non-empty string', path);
-  expectKnownKeys('', options, ['codecs']);
+  expectKnownKeys('', options, ['codecs', 'allowIncomplete']);
   const codecs = options.codecs ?? defaultCodecs;
+  const allowIncomplete = expectBoolean('allowIncomplete', options.allowIncomplete ?? false);
   if (!existsSync(path)) throw new StoreFormatError(path, 'missing', `No store at ${path}: nothing exists there`);
   if (!statSync(path).isDirectory()) {
     throw new StoreFormatError(path, 'not-a-store', `${path} is a file; an imgstore store is a folder holding data.mdb`);
@@ -201,21 +220,34 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       cause,
     });
   }
+  // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
+  const read: ReadOptions = { transaction: dbs.env.useReadTransaction() };
   try {
-    const headerBytes = dbs.meta.getBinary(Buffer.from(HEADER_KEY));
-    if (headerBytes === undefined) {
-      const partial = dbs.records.getKeysCount();
-      throw new StoreFormatError(
-        path,
-        'incomplete',
-        `Store ${path} has no header: its conversion did not finish (${partial} records committed)`,
-      );
+    const headerBytes = dbs.meta.getBinary(Buffer.from(HEADER_KEY), read);
+    let header: StoreHeader;
+    if (headerBytes !== undefined) {
+      header = decodeHeader(path, headerBytes);
+    } else {
+      const settingsBytes = dbs.meta.getBinary(Buffer.from(SETTINGS_KEY), read);
+      if (settingsBytes === undefined) {
+        throw new StoreFormatError(path, 'not-a-store', `${path} is an LMDB environment but not an imgstore store`);
+      }
+      const checkpoint = decodeCheckpoint(dbs.meta.getBinary(Buffer.from(CHECKPOINT_KEY), read));
+      if (!allowIncomplete) {
+        throw new StoreFormatError(
+          path,
+          'incomplete',
+          `Store ${path} has no header: its conversion did not finish (${checkpoint.records} records committed). ` +
+            'Resume the conversion, or open it with allowIncomplete to read the committed records.',
+        );
+      }
+      header = headerOfUnfinishedStore(path, settingsBytes, checkpoint);
     }
-    const header = decodeHeader(path, headerBytes);
     const codec = codecs.get(header.codec);
-    return new StoreReader(path, dbs, header, codec);
+    return new StoreReader(path, dbs, header, codec, read, headerBytes !== undefined);
   } catch (error) {
-    void dbs.env.close();
+    (read.transaction as { done(): void }).done();
+    void dbs.env.close().then(() => dbs.cleanup?.());
     throw error;
   }
 }

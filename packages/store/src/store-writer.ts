@@ -28,6 +28,7 @@ import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
+import { decodeCheckpoint, type Checkpoint, type WriterSettings } from './writer-state.js';
 import { encodeHeader } from './store-header.js';
 
 export interface StoreWriterOptions {
@@ -80,21 +81,6 @@ const KNOWN_OPTIONS = [
 /** Files a store folder holds; anything else in the folder means it is not only a store. */
 const STORE_FILES = new Set(['data.mdb', 'lock.mdb', WRITER_LOCK_FILE]);
 
-/** What a writer started with; stored under `meta/settings` and compared on resume. */
-interface WriterSettings {
-  shape: number[];
-  codec: string;
-  labelNames: string[] | null;
-  jobId: string | null;
-}
-
-/** Committed with every batch: how far the job got. */
-interface Checkpoint {
-  position: number;
-  records: number;
-  rejected: number;
-}
-
 type Entry = [db: StoreDatabases['records'], key: Buffer, value: Buffer];
 
 /**
@@ -119,6 +105,7 @@ export class StoreWriter {
   #recordsPerCommit: number;
   #provenance: Partial<StoreProvenance>;
   #closed = false;
+  #failed: StoreWriteError | null = null;
   #lock: WriterLock;
 
   constructor(path: string, options: StoreWriterOptions) {
@@ -215,6 +202,7 @@ export class StoreWriter {
 
   /** Commits pending records and rejects, with the checkpoint. */
   async flush(): Promise<void> {
+    if (this.#failed) throw this.#failed;
     const checkpoint: Checkpoint = { position: this.#position, records: this.#count, rejected: this.#rejected };
     const batch = this.#pending;
     this.#pending = [];
@@ -254,7 +242,9 @@ export class StoreWriter {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.flush();
+      // After a failed commit the writer's counts are ahead of the file: commit nothing more, so the
+      // checkpoint keeps describing exactly the records that exist and a resume goes on from there.
+      if (!this.#failed) await this.flush();
     } finally {
       try {
         await this.#dbs.env.close();
@@ -276,9 +266,10 @@ export class StoreWriter {
         for (const [db, key, value] of entries) db.putSync(key, value);
       });
     } catch (cause) {
-      throw new StoreWriteError(this.path, `Cannot write to store ${this.path}: ${(cause as Error).message}`, {
+      this.#failed = new StoreWriteError(this.path, `Cannot write to store ${this.path}: ${(cause as Error).message}`, {
         cause,
       });
+      throw this.#failed;
     }
   }
 
@@ -303,7 +294,7 @@ export class StoreWriter {
       }
     }
     const checkpointBytes = meta.getBinary(Buffer.from(CHECKPOINT_KEY));
-    const checkpoint = checkpointBytes ? (unpackPlain(checkpointBytes) as Checkpoint) : { position: 0, records: 0, rejected: 0 };
+    const checkpoint = decodeCheckpoint(checkpointBytes);
     // The checkpoint is committed in the same transaction as the records it counts, so they agree.
     const recordCount = records.getKeysCount();
     const rejectCount = rejects.getKeysCount();
@@ -320,6 +311,7 @@ export class StoreWriter {
   }
 
   #assertOpen(): void {
+    if (this.#failed) throw this.#failed;
     if (this.#closed) throw new StoreWriteError(this.path, `Store writer for ${this.path} is already closed`);
   }
 }

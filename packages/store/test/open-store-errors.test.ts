@@ -197,7 +197,7 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
       const at = pristine.indexOf(Buffer.from(randomPixels(3072, index)));
       expect(at).toBeGreaterThan(0);
       const damaged = Buffer.from(pristine);
-      damaged[at + offsetInPixels] ^= 1 << bit;
+      damaged.writeUInt8(damaged.readUInt8(at + offsetInPixels) ^ (1 << bit), at + offsetInPixels);
       writeFileSync(dataFile, damaged);
       const store = openStore(path);
       let caught: unknown;

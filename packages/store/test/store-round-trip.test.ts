@@ -141,8 +141,18 @@ describe('store size', () => {
       } catch (e) {
         return Number(/has no header: its conversion did not finish \((\d+) records committed\)/.exec((e as Error).message)?.[1]);
       }
+      return -1;
     })();
     expect(committed).toBeGreaterThan(0);
     expect(committed).toBeLessThanOrEqual(appended);
+    const partial = openStore(path, { allowIncomplete: true });
+    expect(partial.complete).toBe(false);
+    expect(partial.length).toBe(committed);
+    for (let i = 0; i < committed; i++) expect(partial.get(i).name).toBe(`c${i % 3}/img-${i}.jpg`);
+    await partial.close();
+    // and the checkpoint agrees with the file, so the conversion can be resumed (with more room)
+    const resumed = createStoreWriter(path, { shape, resume: true });
+    expect(resumed.count).toBe(committed);
+    await resumed.close();
   });
 });

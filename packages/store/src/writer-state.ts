@@ -1,0 +1,48 @@
+import { FORMAT_NAME, FORMAT_VERSION, StoreFormatError, type StoreHeader } from '@imgstore/core';
+import { unpackPlain } from '@imgstore/codec';
+
+/** What a writer started with; stored under `meta/settings` and compared on resume. */
+export interface WriterSettings {
+  shape: number[];
+  codec: string;
+  labelNames: string[] | null;
+  jobId: string | null;
+}
+
+/** Committed with every batch: how far the job got. */
+export interface Checkpoint {
+  position: number;
+  records: number;
+  rejected: number;
+}
+
+export const EMPTY_CHECKPOINT: Checkpoint = { position: 0, records: 0, rejected: 0 };
+
+export function decodeCheckpoint(bytes: Uint8Array | undefined): Checkpoint {
+  return bytes ? (unpackPlain(bytes) as Checkpoint) : EMPTY_CHECKPOINT;
+}
+
+/**
+ * The header an unfinished store would have if it were finished now: its settings, and the records and
+ * rejects committed so far. Lets a reader follow a conversion that is still running (or was killed).
+ */
+export function headerOfUnfinishedStore(path: string, settingsBytes: Uint8Array, checkpoint: Checkpoint): StoreHeader {
+  const settings = unpackPlain(settingsBytes) as Partial<WriterSettings>;
+  const { shape, codec, labelNames } = settings;
+  if (!Array.isArray(shape) || shape.length !== 3 || typeof codec !== 'string') {
+    throw new StoreFormatError(path, 'not-a-store', `Store ${path} has no header and malformed writer settings`);
+  }
+  return {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    codec,
+    count: checkpoint.records,
+    shape: [shape[0]!, shape[1]!, shape[2]!],
+    dtype: 'uint8',
+    layout: 'HWC',
+    colorSpace: 'srgb',
+    labelNames: labelNames ?? null,
+    rejected: checkpoint.rejected,
+    provenance: { tool: '@imgstore/store', toolVersion: '0', createdAt: '' },
+  };
+}
