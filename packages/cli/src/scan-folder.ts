@@ -47,9 +47,10 @@ function visibleEntries(dir: string): Dirent[] {
 
 /**
  * Scans `root`: decides the layout and counts and fingerprints the inputs in one streaming pass.
- * Every file is a candidate: formats are recognised by content when decoding, so non-images are
- * reported as rejects rather than silently ignored. Symbolic links to files are followed; links to
- * folders are not (so a link loop cannot trap the walk).
+ * Every entry that is not a folder is a candidate: formats are recognised by content when decoding, so
+ * non-images (and FIFOs, sockets, devices, dangling or looping links) are reported as rejects rather than
+ * silently ignored. Symbolic links to files are followed; links to folders are not (so a link loop cannot
+ * trap the walk).
  */
 export function scanFolder(root: string): FolderScan {
   let rootStat;
@@ -81,14 +82,14 @@ function* walk(dir: string, prefix: string, label: number | null): Generator<Inp
     const path = join(dir, entry.name);
     const name = prefix + entry.name;
     if (entry.isDirectory()) yield* walk(path, `${name}/`, label);
-    else if (entry.isFile() || (entry.isSymbolicLink() && isFileTarget(path))) yield { path, name, label };
+    else if (!(entry.isSymbolicLink() && isFolderTarget(path))) yield { path, name, label };
   }
 }
 
-function isFileTarget(path: string): boolean {
+function isFolderTarget(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    return statSync(path).isDirectory();
   } catch {
-    return true; // a dangling link is still an input: it is reported as unreadable
+    return false; // a dangling or looping link is still an input: it is reported as unreadable
   }
 }

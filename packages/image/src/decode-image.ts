@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import {
   DecodeFailedError,
@@ -54,6 +56,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
     throw invalidOption('input', 'file path or Uint8Array', input);
   }
   try {
+    if (typeof input === 'string') await checkInputFile(input);
     const { data, info } = await sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels })
       .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
       .removeAlpha()
@@ -69,20 +72,53 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
   }
 }
 
+/**
+ * Opens `path` once before sharp does, for a clear reason where sharp would give a misleading one (a
+ * file without read permission is "unsupported format", a link loop is "missing") or none at all (a
+ * FIFO blocks sharp forever waiting for a writer: opened here without blocking, it is refused).
+ */
+async function checkInputFile(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      const kind = stats.isDirectory()
+        ? 'folder'
+        : stats.isFIFO()
+          ? 'FIFO'
+          : stats.isSocket()
+            ? 'socket'
+            : stats.isCharacterDevice() || stats.isBlockDevice()
+              ? 'device'
+              : 'special file';
+      throw new Error(`not a regular file (${kind})`);
+    }
+    if (stats.size === 0) throw new Error('empty file (0 bytes)');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A short, human reason for an error sharp/libvips reported while decoding, as reject lists show it. */
 export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  if (/\b(ENOENT|EACCES|EPERM|EISDIR|ELOOP|ENOTDIR|ENAMETOOLONG|EIO)\b/.test(message)) {
+    // Node's "EACCES: permission denied, open '/path'": the reject list already names the file.
+    return `unreadable file (${firstLine(message).replace(/, \w+ '.*'$/, '')})`;
+  }
   if (/unsupported image format/i.test(message)) return 'not an image (unsupported or unrecognised format)';
   if (/pixel limit/i.test(message)) return `too many pixels (${message})`;
-  if (/premature end|truncated|unexpected end|not enough data|end of stream/i.test(message)) {
+  // libvips shares one error buffer between threads: under load the detail can be missing or another
+  // image's, so sharp's own prefix ("Input file has corrupt header") counts as much as the detail.
+  if (/premature end|truncated|unexpected end|not enough data|end of stream|corrupt|read error|crc error/i.test(message)) {
     return `truncated or corrupt image (${firstLine(message)})`;
   }
   // libvips sometimes raises the decoder's warning after the fact, and sharp then reports only this.
   if (/warning treated as error/i.test(message)) return 'truncated or corrupt image (the decoder reported damaged data)';
-  if (/ENOENT|EACCES|EISDIR/.test(message)) return `unreadable file (${firstLine(message)})`;
   return firstLine(message);
 }
 
 function firstLine(message: string): string {
-  return message.split('\n')[0]!.trim();
+  // A detail-less libvips error ("Input file has corrupt header:") loses its dangling colon.
+  return message.split('\n')[0]!.trim().replace(/:$/, '');
 }
