@@ -13,6 +13,14 @@ const allowed: Record<string, string[]> = {
   cli: ['@imgstore/core', '@imgstore/image', '@imgstore/codec', '@imgstore/store', '@imgstore/dataset', 'commander', 'cli-progress'],
 };
 
+/**
+ * Optional native speed-ups, outside DESIGN's table: a package loads them when they are installed and
+ * falls back to identical pure code otherwise (store's fallback is tested in crc32-fallback.test.ts).
+ */
+const accelerators: Record<string, string[]> = {
+  store: ['@node-rs/crc32'],
+};
+
 const packagesDir = join(repoRoot, 'packages');
 const manifests = readdirSync(packagesDir).map((dir) => ({
   dir,
@@ -25,9 +33,12 @@ describe('package layering', () => {
   });
 
   it.each(manifests)('$dir depends only on what its row allows', ({ dir, pkg }) => {
-    const runtime = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
+    const runtime = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies });
     const outside = runtime.filter((name) => !allowed[dir]!.includes(name));
     expect(outside, `${pkg.name} depends on ${outside.join(', ')}`).toEqual([]);
+    const optional = Object.keys({ ...pkg.optionalDependencies });
+    const unexpected = optional.filter((name) => !allowed[dir]!.includes(name) && !(accelerators[dir] ?? []).includes(name));
+    expect(unexpected, `${pkg.name} optionally depends on ${unexpected.join(', ')}`).toEqual([]);
   });
 
   it.each(manifests)('$dir imports nothing it does not declare', ({ dir, pkg }) => {

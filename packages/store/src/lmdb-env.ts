@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -20,36 +20,58 @@ export interface StoreDatabases {
   meta: BinaryDatabase;
   records: BinaryDatabase;
   rejects: BinaryDatabase;
-  /**
-   * Set when the store folder could not hold a lock file (a read-only copy or mount) and the store was
-   * opened through a private folder instead; `close()` must be followed by `cleanup()`.
-   */
-  cleanup?: () => void;
 }
 
 const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
 
 /**
- * Opens a store folder with lmdb-js (data format v1 build). Throws lmdb's own errors. `mapSize` caps
- * how large the data file may grow while open.
+ * Opens a store folder for writing with lmdb-js (data format v1 build). Throws lmdb's own errors.
+ * `mapSize` caps how large the data file may grow while open.
  */
-export function openStoreDatabases(path: string, readOnly: boolean, mapSize?: number): StoreDatabases {
+export function openWriterDatabases(path: string, mapSize: number): StoreDatabases {
+  return openFolder(path, false, mapSize);
+}
+
+/**
+ * Read-only environments of this thread, by data file identity (device, inode) and newest transaction.
+ * The lmdb-js 2.6.8-v1 build never really closes an environment (its close skips mdb_env_close: two file
+ * descriptors and the memory map stay behind), so opening the same store again and again would run out
+ * of file descriptors; an unchanged store reuses its environment instead, each reader with its own read
+ * transaction. A store that changed since (a conversion still running) gets a fresh environment: reusing
+ * one across commits made by another environment of this process fails in lmdb-js with EINVAL.
+ */
+const readerEnvs = new Map<string, { dbs: StoreDatabases; txnId: bigint }>();
+
+/** The read-only databases of the store folder `path`, whose newest transaction is `txnId`. Never close them. */
+export function openReaderDatabases(path: string, txnId: bigint): StoreDatabases {
+  const { dev, ino } = statSync(join(path, 'data.mdb'));
+  const key = `${dev}:${ino}`;
+  const cached = readerEnvs.get(key);
+  if (cached && cached.txnId === txnId) return cached.dbs;
+  const dbs = openReadOnly(path);
+  readerEnvs.set(key, { dbs, txnId });
+  return dbs;
+}
+
+function openReadOnly(path: string): StoreDatabases {
   try {
-    return openFolder(path, readOnly, mapSize);
+    return openFolder(path, true);
   } catch (error) {
-    if (!readOnly || !isPermissionError(error)) throw error;
+    if (!isPermissionError(error)) throw error;
   }
   // LMDB readers write their slot into lock.mdb, so a store in a folder that this process may not write
   // (a read-only copy, a shared dataset, an inference image) fails to open; lmdb-js does not expose
   // MDB_NOLOCK. A finished store has no writer to coordinate with, so read it through a private folder
-  // holding a symlink to its data file and a lock file of our own.
+  // holding a symlink to its data file and a lock file of our own, removed when the process exits.
   const privateFolder = mkdtempSync(join(tmpdir(), 'imgstore-readonly-'));
+  const cleanup = () => rmSync(privateFolder, { recursive: true, force: true });
   try {
     symlinkSync(resolve(path, 'data.mdb'), join(privateFolder, 'data.mdb'));
     const dbs = openFolder(privateFolder, true);
-    return { ...dbs, cleanup: () => rmSync(privateFolder, { recursive: true, force: true }) };
+    process.once('exit', cleanup);
+    return dbs;
   } catch (error) {
-    rmSync(privateFolder, { recursive: true, force: true });
+    cleanup();
     throw error;
   }
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   CHECKPOINT_KEY,
   HEADER_KEY,
+  ImgstoreError,
   SETTINGS_KEY,
   RECORD_KEY_BYTES,
   StoreDamagedError,
@@ -24,7 +25,7 @@ import {
 } from '@imgstore/core';
 import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { checkLmdbDataFile } from './lmdb-data-format.js';
-import { openStoreDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
+import { openReaderDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
 import { decodeHeader } from './store-header.js';
@@ -56,6 +57,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    * worker threads fail with "Invalid argument" (reproduced with two DataLoader workers).
    */
   readonly #read: ReadOptions;
+  #closed = false;
 
   /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
   readonly complete: boolean;
@@ -104,6 +106,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
+    if (this.#closed) throw new ImgstoreError('ERR_IMGSTORE_READER_CLOSED', `Store reader for ${this.path} is closed`);
     writeRecordKey(this.#key, index);
     // getBinaryFast returns lmdb-js's shared buffer (small values; the next read overwrites it) or a
     // view into the memory map (large values): either way it is checked and decoded right here.
@@ -170,10 +173,12 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     return out;
   }
 
+  /** Ends the reader's snapshot; reading afterwards is an error. Idempotent. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     (this.#read.transaction as { done(): void }).done();
-    await this.#dbs.env.close();
-    this.#dbs.cleanup?.();
+    // The environment itself is shared by this thread's readers of the file and stays open (see lmdb-env).
   }
 }
 
@@ -214,13 +219,16 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
   }
   let dbs: StoreDatabases;
   try {
-    dbs = openStoreDatabases(path, true);
+    dbs = openReaderDatabases(path, check.txnId);
   } catch (cause) {
     throw new StoreFormatError(path, 'not-a-store', `Cannot open ${path} as an LMDB store: ${(cause as Error).message}`, {
       cause,
     });
   }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
+  // lmdb-js renews its shared read transaction lazily, in the next read made without an explicit one:
+  // make that read before pinning the transaction, or reads through a not yet renewed one fail (EINVAL).
+  dbs.meta.getBinary(Buffer.from(HEADER_KEY));
   const read: ReadOptions = { transaction: dbs.env.useReadTransaction() };
   try {
     const headerBytes = dbs.meta.getBinary(Buffer.from(HEADER_KEY), read);
@@ -247,7 +255,6 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     return new StoreReader(path, dbs, header, codec, read, headerBytes !== undefined);
   } catch (error) {
     (read.transaction as { done(): void }).done();
-    void dbs.env.close().then(() => dbs.cleanup?.());
     throw error;
   }
 }

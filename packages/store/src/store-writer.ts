@@ -24,7 +24,7 @@ import {
   type StoreProvenance,
 } from '@imgstore/core';
 import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegistry } from '@imgstore/codec';
-import { openStoreDatabases, type StoreDatabases } from './lmdb-env.js';
+import { openWriterDatabases, type StoreDatabases } from './lmdb-env.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
@@ -137,7 +137,7 @@ export class StoreWriter {
     try {
       for (const name of replaced) rmSync(join(path, name), { force: true });
       try {
-        this.#dbs = openStoreDatabases(path, false, mapSize);
+        this.#dbs = openWriterDatabases(path, mapSize);
       } catch (cause) {
         throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
       }
