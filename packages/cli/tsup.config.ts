@@ -1,4 +1,4 @@
 import { packageBuild } from '../../tools/tsup.shared';
 
-// Shared build, plus the executable entry for the `imgstore` binary.
-export default packageBuild({ entry: ['src/index.ts', 'src/bin.ts'] });
+// Shared build, plus the executable entry for the `imgstore` binary and the process `verify` reads in.
+export default packageBuild({ entry: ['src/index.ts', 'src/bin.ts', 'src/verify-child.ts'] });

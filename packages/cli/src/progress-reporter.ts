@@ -1,33 +1,43 @@
 import { SingleBar } from 'cli-progress';
-import type { ConvertProgress } from './convert-folder.js';
 
 export interface ProgressReporter {
-  update(progress: ConvertProgress): void;
+  /** `done` of `total` items handled so far, `problems` of them rejected or damaged. */
+  update(done: number, total: number, problems: number): void;
   stop(): void;
 }
 
+export interface ProgressLabels {
+  /** Names the work at the start of each line, e.g. `convert`. */
+  label: string;
+  /** Unit of the rate, e.g. `img` (images/s). Default `img`. */
+  unit?: string;
+  /** What `problems` counts, e.g. `rejects`. Default `rejects`. */
+  problems?: string;
+}
+
 /**
- * A live bar on a terminal (images/s, ETA, rejects); on a pipe or in CI, a plain line every
+ * A live bar on a terminal (rate, ETA, problems so far); on a pipe or in CI, a plain line every
  * `intervalMs` so logs show progress without control characters.
  */
-export function createProgressReporter(stream: NodeJS.WriteStream, label: string, intervalMs = 5000): ProgressReporter {
+export function createProgressReporter(stream: NodeJS.WriteStream, labels: ProgressLabels, intervalMs = 5000): ProgressReporter {
+  const { label, unit = 'img', problems: problemsName = 'rejects' } = labels;
   const started = performance.now();
   const rate = (done: number) => done / Math.max(1e-3, (performance.now() - started) / 1000);
   if (stream.isTTY) {
     const bar = new SingleBar({
       stream,
-      format: `${label} {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | rejects {rejected}`,
+      format: `${label} {bar} {value}/{total} | {rate} ${unit}/s | ETA {eta_formatted} | ${problemsName} {problems}`,
       hideCursor: true,
       etaBuffer: 200,
     });
     let startedBar = false;
     return {
-      update(p) {
+      update(done, total, problems) {
         if (!startedBar) {
-          bar.start(p.total, 0, { rate: '0', rejected: 0 });
+          bar.start(total, 0, { rate: '0', problems: 0 });
           startedBar = true;
         }
-        bar.update(p.done, { rate: rate(p.done).toFixed(0), rejected: p.rejected });
+        bar.update(done, { rate: rate(done).toFixed(0), problems });
       },
       stop() {
         if (startedBar) bar.stop();
@@ -36,12 +46,12 @@ export function createProgressReporter(stream: NodeJS.WriteStream, label: string
   }
   let last = started;
   return {
-    update(p) {
+    update(done, total, problems) {
       const now = performance.now();
-      if (now - last < intervalMs && p.done !== p.total) return;
+      if (now - last < intervalMs && done !== total) return;
       last = now;
-      const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '100.0';
-      stream.write(`${label} ${p.done}/${p.total} (${pct}%) ${rate(p.done).toFixed(0)} img/s, ${p.rejected} rejected\n`);
+      const pct = total ? ((100 * done) / total).toFixed(1) : '100.0';
+      stream.write(`${label} ${done}/${total} (${pct}%) ${rate(done).toFixed(0)} ${unit}/s, ${problems} ${problemsName}\n`);
     },
     stop() {},
   };

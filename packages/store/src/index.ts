@@ -10,3 +10,5 @@ export type { Sample, StoreHeader, RejectRecord } from '@imgstore/core';
 export { crc32, crc32Implementation } from './crc32.js';
 export { acquireWriterLock, readWriterLock } from './writer-lock.js';
 export type { WriterLock, WriterLockOwner } from './writer-lock.js';
+export { verifyStore } from './verify-store.js';
+export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';

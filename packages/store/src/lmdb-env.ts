@@ -80,7 +80,12 @@ function openFolder(path: string, readOnly: boolean, mapSize?: number): StoreDat
   // noSubdir: false, always: lmdb-js would otherwise treat `train.lmdb` (a path with an extension) as a file.
   const env = open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary, ...(mapSize ? { mapSize } : {}) }) as RootDatabase;
   // lmdb-js creates named databases only when not read-only (`create` is missing from its types).
-  const db = (name: string) => env.openDB({ name, ...binary }) as unknown as BinaryDatabase;
+  const db = (name: string) => {
+    const opened = env.openDB({ name, ...binary }) as unknown as BinaryDatabase | undefined;
+    // Read-only, lmdb-js gives undefined for a named database the file does not have.
+    if (!opened) throw new Error(`it has no "${name}" database`);
+    return opened;
+  };
   return { env, meta: db(DB_META), records: db(DB_RECORDS), rejects: db(DB_REJECTS) };
 }
 

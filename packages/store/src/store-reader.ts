@@ -161,6 +161,14 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     for (let i = 0; i < this.header.count; i++) yield this.get(i);
   }
 
+  /** How many records and rejects the store holds (for verification; the header says how many it should). */
+  countEntries(): { records: number; rejects: number } {
+    return {
+      records: this.#dbs.records.getKeysCount(this.#read as object),
+      rejects: this.#dbs.rejects.getKeysCount(this.#read as object),
+    };
+  }
+
   /** Inputs the conversion rejected, with their reasons, in the order they were met. */
   rejects(): RejectRecord[] {
     const out: RejectRecord[] = [];
@@ -221,7 +229,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
   try {
     dbs = openReaderDatabases(path, check.txnId);
   } catch (cause) {
-    throw new StoreFormatError(path, 'not-a-store', `Cannot open ${path} as an LMDB store: ${(cause as Error).message}`, {
+    // The data file passed the meta page checks, so LMDB's own corruption codes mean damage.
+    const damaged = /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_BAD/.test((cause as Error).message);
+    throw new StoreFormatError(path, damaged ? 'damaged' : 'not-a-store', `Cannot open ${path} as an LMDB store: ${(cause as Error).message}`, {
       cause,
     });
   }

@@ -95,7 +95,7 @@ Examples:
     )
     .action(async (folder: string, store: string, flags: ConvertFlags) => {
       const { width, height } = parseSize(flags.size);
-      const progress = flags.quiet ? null : createProgressReporter(process.stderr, 'convert', flags.progressInterval);
+      const progress = flags.quiet ? null : createProgressReporter(process.stderr, { label: 'convert' }, flags.progressInterval);
       const interrupt = abortOnSignals();
       const summary = await convertFolder({
         input: folder,
@@ -109,7 +109,7 @@ Examples:
         signal: interrupt.signal,
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
-        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        ...(progress ? { onProgress: (p) => progress.update(p.done, p.total, p.rejected) } : {}),
       })
         .catch((error: unknown) => {
           if (error instanceof InterruptedError) {

@@ -1,0 +1,88 @@
+import { StoreDamagedError, expectKnownKeys, invalidOption, isValidIndex } from '@imgstore/core';
+import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
+
+/** One damaged record, or (index null) a store-wide inconsistency such as a record count that disagrees. */
+export interface StoreProblem {
+  index: number | null;
+  reason: string;
+}
+
+export interface VerifyStoreOptions extends OpenStoreOptions {
+  /** Records to check, e.g. a random sample. Default: every record, plus the store-wide counts. */
+  indices?: ArrayLike<number>;
+  /** Called every `progressEvery` records and at the end, with how many records were checked. */
+  onProgress?: (checked: number, total: number) => void;
+  /** Called for each problem as it is found (a report also lists them all). */
+  onProblem?: (problem: StoreProblem) => void;
+  /** Default 1024. */
+  progressEvery?: number;
+}
+
+export interface VerifyReport {
+  path: string;
+  /** Records in the store, by its header. */
+  records: number;
+  /** Records checked. */
+  checked: number;
+  problems: StoreProblem[];
+}
+
+const KNOWN = ['codecs', 'allowIncomplete', 'indices', 'onProgress', 'onProblem', 'progressEvery'];
+
+/**
+ * Reads and checks records of a store: checksum, decoding, shape and label against the header. With no
+ * `indices`, every record is checked and so are the store-wide counts (no record missing or extra, the
+ * reject count). Opening errors (not a store, damaged data file, unknown codec) are thrown as by
+ * `openStore`; damaged records are reported, not thrown. Yields to the event loop between slices, so
+ * progress can be shown (and sent from a child process) while it runs.
+ */
+export async function verifyStore(path: string, options: VerifyStoreOptions = {}): Promise<VerifyReport> {
+  expectKnownKeys('', options, KNOWN);
+  const { indices, onProgress, onProblem, progressEvery = 1024, ...openOptions } = options;
+  const store = openStore(path, openOptions);
+  try {
+    const total = indices ? indices.length : store.length;
+    const problems: StoreProblem[] = [];
+    const report = (problem: StoreProblem) => {
+      problems.push(problem);
+      onProblem?.(problem);
+    };
+    if (indices) {
+      for (let k = 0; k < indices.length; k++) {
+        if (!isValidIndex(indices[k]!, store.length)) throw invalidOption('indices', `indices below ${store.length}`, indices[k]);
+      }
+    } else {
+      for (const problem of countProblems(store)) report(problem);
+    }
+    const scratch = new Uint8Array(store.header.shape[0] * store.header.shape[1] * store.header.shape[2]);
+    for (let k = 0; k < total; k++) {
+      const index = indices ? indices[k]! : k;
+      try {
+        store.readInto(index, scratch, 0);
+      } catch (error) {
+        if (!(error instanceof StoreDamagedError)) throw error;
+        report({ index, reason: error.message });
+      }
+      if ((k + 1) % progressEvery === 0) {
+        onProgress?.(k + 1, total);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    onProgress?.(total, total);
+    return { path, records: store.length, checked: total, problems };
+  } finally {
+    await store.close();
+  }
+}
+
+function countProblems(store: StoreReader): StoreProblem[] {
+  const { records, rejects } = store.countEntries();
+  const problems: StoreProblem[] = [];
+  if (records !== store.length) {
+    problems.push({ index: null, reason: `the header counts ${store.length} records but the store holds ${records}` });
+  }
+  if (rejects !== store.header.rejected) {
+    problems.push({ index: null, reason: `the header counts ${store.header.rejected} rejects but the store lists ${rejects}` });
+  }
+  return problems;
+}
