@@ -2,7 +2,7 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 import { DecodeFailedError, type Codec } from '@imgstore/core';
 import { packRecord, unpackRecord } from './record-msgpack.js';
 
-/** A larger declared size is refused before anything is allocated (a record is one image). */
+/** Without limits from a store header, a larger declared size is refused before anything is allocated. */
 export const LZ4_MAX_DECODED_BYTES = 1 << 30;
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -24,10 +24,11 @@ export const lz4Codec: Codec = {
   encode(record) {
     return compressSync(asBuffer(packRecord(record)));
   },
-  decode(bytes) {
+  decode(bytes, limits) {
     if (bytes.length < 5) fail(`${bytes.length} bytes is too short for an LZ4 block`);
     const declared = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;
-    if (declared > LZ4_MAX_DECODED_BYTES) fail(`LZ4 block claims ${declared} bytes, more than a record may hold`);
+    const most = Math.min(limits?.maxDecodedBytes ?? LZ4_MAX_DECODED_BYTES, LZ4_MAX_DECODED_BYTES);
+    if (declared > most) fail(`LZ4 block claims ${declared} bytes, more than a record may hold (${most})`);
     let plain: Buffer;
     try {
       plain = uncompressSync(asBuffer(bytes));

@@ -6,7 +6,8 @@ export const rawCodec: Codec = {
   id: 'raw',
   description: 'msgpack record, pixels uncompressed',
   encode: packRecord,
-  decodeView: unpackRecord,
+  // No expansion: the record is at most as large as the stored bytes, so `limits` needs no check.
+  decodeView: (bytes) => unpackRecord(bytes),
   decode(bytes) {
     const record = unpackRecord(bytes);
     // The pixels are a view into `bytes`, which the store reuses: copy them out.

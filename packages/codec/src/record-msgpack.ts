@@ -34,6 +34,9 @@ function fail(source: string, what: string): never {
 
 function checkRecord(value: unknown, source: string): SampleRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, 'expected a msgpack map');
+  // msgpackr renames a `__proto__` key to `__proto_` so it cannot reach Object.prototype; a record with
+  // either is crafted, not written by any imgstore writer, and is refused.
+  if (Object.hasOwn(value, '__proto_') || Object.hasOwn(value, '__proto__')) fail(source, 'forbidden key "__proto__"');
   const { name, label, shape, dtype, data } = value as Record<string, unknown>;
   if (typeof name !== 'string') fail(source, 'field "name" is not a string');
   if (label !== null && !(typeof label === 'number' && Number.isInteger(label) && label >= 0)) {

@@ -21,6 +21,14 @@ describe('lz4 codec block format', () => {
     expect(() => lz4Codec.decode(encoded)).toThrow(/claims 4294967280 bytes/);
   });
 
+  it("refuses a block larger than the reader's limits allow (the store header's sample size)", () => {
+    const encoded = Buffer.from(lz4Codec.encode(record));
+    expect([...lz4Codec.decode(encoded, { maxDecodedBytes: encoded.readUInt32LE(0) }).data]).toEqual([...record.data]);
+    expect(() => lz4Codec.decode(encoded, { maxDecodedBytes: encoded.readUInt32LE(0) - 1 })).toThrow(
+      `claims ${encoded.readUInt32LE(0)} bytes, more than a record may hold (${encoded.readUInt32LE(0) - 1})`,
+    );
+  });
+
   it('refuses a block whose size prefix lies', () => {
     const encoded = Buffer.from(lz4Codec.encode(record));
     encoded.writeUInt32LE(encoded.readUInt32LE(0) - 1, 0);

@@ -26,3 +26,35 @@ describe('msgpack records', () => {
     expect(() => unpackRecord(packPlain(value))).toThrow(message);
   });
 });
+
+describe('hostile msgpack records are refused fast, with memory bounded', () => {
+  const valid = () =>
+    Buffer.from(packRecord({ name: 'a', label: 0, shape: [2, 2, 3], dtype: 'uint8', data: new Uint8Array(12).fill(5) }));
+
+  it('trailing bytes after the record', () => {
+    const bytes = Buffer.concat([valid(), Buffer.from([0xc0, 0xc0])]);
+    expect(() => unpackRecord(bytes)).toThrow(DecodeFailedError);
+    expect(() => unpackRecord(bytes)).toThrow(/malformed msgpack/);
+  });
+
+  it.each([
+    ['a bin32 that claims 4 GB of pixels', [0x81, 0xa4, ...Buffer.from('data'), 0xc6, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3]],
+    ['an array32 that claims 4 billion items', [0xdd, 0xff, 0xff, 0xff, 0xf0, 1]],
+    ['a map32 that claims 4 billion entries', [0xdf, 0xff, 0xff, 0xff, 0xf0, 0xa1, 0x61]],
+    ['a str32 that claims 4 GB of name', [0x81, 0xa4, ...Buffer.from('name'), 0xdb, 0xff, 0xff, 0xff, 0xf0, 0x61]],
+  ])('%s', (_, bytes) => {
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 100; i++) expect(() => unpackRecord(Buffer.from(bytes))).toThrow(DecodeFailedError);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a "__proto__" key: refused, and nothing reaches Object.prototype', () => {
+    // {__proto__: {polluted: true}, name: ..., ...}: msgpack written by hand, as an attacker would.
+    const record = valid();
+    const entries = record.readUInt8(0) & 0x0f;
+    const proto = Buffer.from([0xa9, ...Buffer.from('__proto__'), 0x81, 0xa8, ...Buffer.from('polluted'), 0xc3]);
+    const crafted = Buffer.concat([Buffer.from([0x80 | (entries + 1)]), proto, record.subarray(1)]);
+    expect(() => unpackRecord(crafted)).toThrow('forbidden key "__proto__"');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

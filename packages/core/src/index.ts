@@ -31,7 +31,8 @@ export type { Shape, RawImage, SampleRecord, Sample } from './sample.js';
 export { isValidIndex } from './dataset.js';
 export type { Dataset, DatasetSource, ReopenableDataset, SampleInfo, DirectReadDataset } from './dataset.js';
 
-export type { Codec } from './codec.js';
+export type { Codec, DecodeLimits } from './codec.js';
+export { RECORD_OVERHEAD_BYTES } from './codec.js';
 
 export {
   FORMAT_NAME,

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   CHECKPOINT_KEY,
   HEADER_KEY,
+  RECORD_OVERHEAD_BYTES,
   ImgstoreError,
   SETTINGS_KEY,
   RECORD_KEY_BYTES,
@@ -12,7 +13,9 @@ import {
   expectKnownKeys,
   invalidOption,
   isValidIndex,
+  shapeByteLength,
   type Codec,
+  type DecodeLimits,
   type DatasetSource,
   type DirectReadDataset,
   type ReopenableDataset,
@@ -58,6 +61,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   readonly #read: ReadOptions;
   #closed = false;
+  /** A record decodes to its header's pixels plus a little: a codec refuses more before allocating. */
+  readonly #limits: DecodeLimits;
 
   /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
   readonly complete: boolean;
@@ -70,6 +75,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     this.codec = codec;
     this.#read = read;
     this.complete = complete;
+    this.#limits = { maxDecodedBytes: shapeByteLength(header.shape) + RECORD_OVERHEAD_BYTES };
   }
 
   get length(): number {
@@ -102,7 +108,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     return { module: import.meta.url, factory: 'openStore', args: [resolve(this.path), ...options] };
   }
 
-  #decode(index: number, decode: (bytes: Uint8Array) => SampleRecord): SampleRecord {
+  #decode(index: number, decode: (bytes: Uint8Array, limits?: DecodeLimits) => SampleRecord): SampleRecord {
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
@@ -116,7 +122,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     if (typeof payload === 'string') throw this.#damaged(index, `is damaged: ${payload}`);
     let record: SampleRecord;
     try {
-      record = decode.call(this.codec, payload);
+      record = decode.call(this.codec, payload, this.#limits);
     } catch (cause) {
       throw this.#damaged(index, `passed its checksum but does not decode: ${(cause as Error).message}`, cause);
     }
@@ -230,8 +236,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     dbs = openReaderDatabases(path, check.txnId);
   } catch (cause) {
     // The data file passed the meta page checks, so LMDB's own corruption codes mean damage.
-    const damaged = /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_BAD/.test((cause as Error).message);
-    throw new StoreFormatError(path, damaged ? 'damaged' : 'not-a-store', `Cannot open ${path} as an LMDB store: ${(cause as Error).message}`, {
+    const message = (cause as Error).message;
+    if (/^it has no "/.test(message)) {
+      throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store (or its LMDB pages are damaged): ${message}`, { cause });
+    }
+    const damaged = /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_BAD/.test(message);
+    throw new StoreFormatError(path, damaged ? 'damaged' : 'not-a-store', `Cannot open ${path} as an LMDB store: ${message}`, {
       cause,
     });
   }

@@ -246,6 +246,20 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
     }
   });
 
+  it("an LZ4 record that claims more bytes than the header's sample size: refused before allocating", async () => {
+    const path = join(tmp.dir, 'lz4-bomb');
+    await writeStore(path, 3, { codec: 'lz4' });
+    const encoded = Buffer.from(lz4Codec.encode({ name: '0.png', label: null, shape, dtype: 'uint8', data: pixels(0) }));
+    encoded.writeUInt32LE(900 * 1024 * 1024, 0); // below the codec's own 1 GiB ceiling
+    await putRaw(path, 'records', recordKey(0), sealRecord(encoded));
+    const store = openStore(path);
+    const before = process.memoryUsage().rss;
+    expect(() => store.get(0)).toThrow(StoreDamagedError);
+    expect(() => store.get(0)).toThrow(`claims ${900 * 1024 * 1024} bytes, more than a record may hold (${12 + 64 * 1024})`);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+    await store.close();
+  });
+
   it('a value that passes its checksum but does not decode', async () => {
     const path = join(tmp.dir, 'undecodable');
     await writeStore(path);

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StoreDamagedError, type Sample } from '@imgstore/core';
+import { createStoreWriter, openStore, type StoreReader } from '@imgstore/store';
+import { DataLoader, SafeDataset, type SkippedSample } from '@imgstore/dataset';
+import { makeTempDir } from '../test-support/index.js';
+
+// A real store with bits flipped in data.mdb inside two records: every read path reports them by index.
+const COUNT = 12;
+const DAMAGED = [3, 8];
+const shape: [number, number, number] = [32, 32, 3];
+
+function pixels(seed: number): Uint8Array {
+  const out = new Uint8Array(32 * 32 * 3);
+  let x = (seed + 7) * 2654435761;
+  for (let i = 0; i < out.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+let tmp: ReturnType<typeof makeTempDir>;
+let path: string;
+let store: StoreReader;
+
+beforeAll(async () => {
+  tmp = makeTempDir('imgstore-damaged-');
+  path = join(tmp.dir, 'damaged.lmdb');
+  const writer = createStoreWriter(path, { shape, labelNames: ['x'] });
+  for (let i = 0; i < COUNT; i++) await writer.append({ name: `${i}.png`, label: 0, shape, dtype: 'uint8', data: pixels(i) });
+  await writer.finish();
+  const bytes = readFileSync(join(path, 'data.mdb'));
+  for (const index of DAMAGED) {
+    const at = bytes.indexOf(Buffer.from(pixels(index)));
+    bytes.writeUInt8(bytes.readUInt8(at + 1234) ^ 0x01, at + 1234);
+  }
+  writeFileSync(join(path, 'data.mdb'), bytes);
+  store = openStore(path);
+});
+afterAll(async () => {
+  await store.close();
+  tmp.cleanup();
+});
+
+describe('a store with damaged records', () => {
+  it('get() throws StoreDamagedError naming store and index; the others read', () => {
+    for (let i = 0; i < COUNT; i++) {
+      if (DAMAGED.includes(i)) {
+        expect(() => store.get(i)).toThrow(StoreDamagedError);
+        expect(() => store.get(i)).toThrow(`Store ${path} record ${i} (key 0000000${i.toString(16)}) is damaged: checksum mismatch`);
+      } else {
+        expect(Buffer.from(store.get(i).data).equals(Buffer.from(pixels(i)))).toBe(true);
+      }
+    }
+  });
+
+  it('SafeDataset skip reports each damaged record with its reason', async () => {
+    const skipped: SkippedSample[] = [];
+    const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s) });
+    const loaded = [];
+    for (let i = 0; i < COUNT; i++) loaded.push(await safe.get(i));
+    expect(loaded.map((s, i) => (s === undefined ? i : -1)).filter((i) => i >= 0)).toEqual(DAMAGED);
+    expect(skipped.map((s) => s.index)).toEqual(DAMAGED);
+    expect(skipped[0]!.reason).toMatch(/record 3 .* checksum mismatch/);
+    expect(skipped[0]!.error).toBeInstanceOf(StoreDamagedError);
+  });
+
+  it('SafeDataset substitute serves the next intact record and says which', async () => {
+    const safe = new SafeDataset<Sample>(store, { policy: 'substitute' });
+    const sample = await safe.get(3);
+    expect(sample!.index).toBe(4);
+    expect(safe.skipped.get(3)).toMatchObject({ index: 3, substitute: 4 });
+  });
+
+  it('a DataLoader with 2 workers over SafeDataset skips them and relays each report to this thread', async () => {
+    const skipped: number[] = [];
+    const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s.index) });
+    const loader = new DataLoader(safe, { batchSize: 5, workers: 2 });
+    const seen: number[] = [];
+    try {
+      for await (const batch of loader) seen.push(...batch.indices);
+    } finally {
+      await loader.close();
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array(COUNT).keys()].filter((i) => !DAMAGED.includes(i)));
+    expect(skipped.sort((a, b) => a - b)).toEqual(DAMAGED);
+  });
+});
