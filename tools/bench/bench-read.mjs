@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@imgstore/store';
 import { DataLoader, seededPermutation } from '@imgstore/dataset';
-import { open } from 'lmdb';
 import sharp from 'sharp';
 import { median, parseArgs, python, pythonReferenceAvailable, sharedBench, table } from './bench-util.mjs';
 
@@ -44,34 +43,69 @@ async function timeEpochs(label, runEpoch, epochs = flags.epochs) {
   console.log(`${label}: ${times.map((t) => (n / t).toFixed(0)).join(', ')} samples/s`);
 }
 
+/**
+ * Like timeEpochs for several pipelines at once, their epochs interleaved (round 1 of each, round 2 of
+ * each, ...): this machine's speed drifts by 2-4x within a minute, and interleaving exposes every
+ * pipeline to the same drift, so the ratios between them hold even when the absolute numbers do not.
+ * RSS growth is summed over each pipeline's own epochs.
+ */
+async function timeInterleaved(pipelines, epochs = flags.epochs) {
+  for (const p of pipelines) await p.runEpoch(0);
+  const times = pipelines.map(() => []);
+  const growth = pipelines.map(() => 0);
+  for (let e = 1; e <= epochs; e++) {
+    for (const [k, p] of pipelines.entries()) {
+      const before = rss();
+      const t = performance.now();
+      const samples = await p.runEpoch(e);
+      if (samples !== n) throw new Error(`${p.label}: epoch gave ${samples} samples, expected ${n}`);
+      times[k].push((performance.now() - t) / 1000);
+      growth[k] += rss() - before;
+    }
+  }
+  for (const [k, p] of pipelines.entries()) {
+    roundTimes.set(p.label, times[k]);
+    results.push({ label: p.label, perS: n / median(times[k]), rssGrowth: growth[k] });
+    console.log(`${p.label}: ${times[k].map((t) => (n / t).toFixed(0)).join(', ')} samples/s`);
+  }
+}
+
+/** Per-round epoch times of the interleaved pipelines, by label, for paired ratios. */
+const roundTimes = new Map();
+const pipelines = [];
+const loaders = [];
 for (const workers of [0, 1, 2]) {
   const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, workers });
-  await timeEpochs(`imgstore DataLoader, ${workers} worker${workers === 1 ? '' : 's'}`, async (epoch) => {
-    loader.setEpoch(epoch);
-    let samples = 0;
-    for await (const batch of loader) samples += batch.shape[0];
-    return samples;
+  loaders.push(loader);
+  pipelines.push({
+    label: `imgstore DataLoader, ${workers} worker${workers === 1 ? '' : 's'}`,
+    async runEpoch(epoch) {
+      loader.setEpoch(epoch);
+      let samples = 0;
+      for await (const batch of loader) samples += batch.shape[0];
+      return samples;
+    },
   });
-  await loader.close();
 }
 
 // Ceiling: the same stored bytes copied into a batch buffer in the same order, no checksum, no decoding.
+// Read through the store's own LMDB environment: lmdb-js cannot hold two on one file in a thread.
 {
-  const env = open({ path: storePath, noSubdir: false, maxDbs: 8, readOnly: true });
-  const records = env.openDB({ name: 'records', encoding: 'binary', keyEncoding: 'binary' });
   const batch = new Uint8Array(batchSize * sampleBytes);
-  const key = Buffer.alloc(4);
-  await timeEpochs('ceiling: copy the stored bytes', async (epoch) => {
-    const order = seededPermutation(n, epoch);
-    for (let i = 0; i < n; i++) {
-      key.writeUInt32BE(order[i]);
-      const value = records.getBinaryFast(key);
-      batch.set(value.subarray(value.length - sampleBytes), (i % batchSize) * sampleBytes);
-    }
-    return n;
+  pipelines.push({
+    label: 'ceiling: copy the stored bytes',
+    async runEpoch(epoch) {
+      const order = seededPermutation(n, epoch);
+      for (let i = 0; i < n; i++) {
+        const value = store.getStoredView(order[i]);
+        batch.set(value.subarray(value.length - sampleBytes), (i % batchSize) * sampleBytes);
+      }
+      return n;
+    },
   });
-  await env.close();
 }
+await timeInterleaved(pipelines);
+for (const loader of loaders) await loader.close();
 
 // Naive baseline: decode + resize every original image every epoch (what ImageFolder does), 4 in flight.
 if (flags.classes) {
@@ -132,6 +166,14 @@ console.log(
 );
 console.log('');
 console.log(`best imgstore / copy ceiling:            ${(ours / ceiling).toFixed(2)}`);
+{
+  // Paired: in each round, the best imgstore epoch against the ceiling epoch run right after it.
+  const ceilingTimes = roundTimes.get('ceiling: copy the stored bytes');
+  const perRound = ceilingTimes.map((tc, e) =>
+    Math.max(...[...roundTimes].filter(([label]) => label.startsWith('imgstore')).map(([, t]) => tc / t[e])),
+  );
+  console.log(`  the same, per round (paired):          ${perRound.map((r) => r.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`);
+}
 if (ref) console.log(`best imgstore / best python reference:    ${(ours / ref).toFixed(2)}x`);
 if (imagefolder) console.log(`best imgstore / best ImageFolder (PIL):   ${(ours / imagefolder).toFixed(1)}x`);
 await store.close();

@@ -9,10 +9,6 @@ export interface LmdbDataFileCheck {
   format: LmdbDataFormat;
   /** Why a v1 file must not be handed to native code (truncated, inconsistent meta pages), or null. */
   damage: string | null;
-  /** Bytes of the data file in use by its newest transaction (v1 files without damage; else 0). */
-  usedBytes: number;
-  /** Id of the newest committed transaction (v1 files without damage; else 0): changes with every commit. */
-  txnId: bigint;
 }
 
 // Data format v1 meta page (liblmdb 0.9, 64-bit): a 16-byte page header, then MDB_meta. Offsets from the
@@ -36,17 +32,17 @@ export function checkLmdbDataFile(dataFile: string): LmdbDataFileCheck {
   try {
     fd = openSync(dataFile, 'r');
   } catch {
-    return { format: 'unreadable', damage: null, usedBytes: 0, txnId: 0n };
+    return { format: 'unreadable', damage: null };
   }
   try {
-    if (readSync(fd, head, 0, head.length, 0) < head.length) return { format: 'not-lmdb', damage: null, usedBytes: 0, txnId: 0n };
+    if (readSync(fd, head, 0, head.length, 0) < head.length) return { format: 'not-lmdb', damage: null };
     if (head.readUInt32LE(LMDB_V2_MAGIC_OFFSET) === LMDB_MAGIC && head.readUInt32LE(LMDB_V2_MAGIC_OFFSET + 4) === 2) {
-      return { format: 'v2', damage: null, usedBytes: 0, txnId: 0n };
+      return { format: 'v2', damage: null };
     }
-    if (!isV1Meta(head)) return { format: 'not-lmdb', damage: null, usedBytes: 0, txnId: 0n };
+    if (!isV1Meta(head)) return { format: 'not-lmdb', damage: null };
     const pageSize = head.readUInt32LE(META_PAGE_SIZE_OFFSET);
     if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) {
-      return { format: 'v1', damage: `its meta page gives an impossible page size (${pageSize})`, usedBytes: 0, txnId: 0n };
+      return { format: 'v1', damage: `its meta page gives an impossible page size (${pageSize})` };
     }
     const second = Buffer.alloc(META_BYTES);
     const secondRead = readSync(fd, second, 0, second.length, pageSize);
@@ -54,17 +50,17 @@ export function checkLmdbDataFile(dataFile: string): LmdbDataFileCheck {
     // writes the pages a commit needs before its meta page, so this order never sees a false truncation.
     const fileSize = fstatSync(fd).size;
     if (secondRead < second.length || !isV1Meta(second)) {
-      return { format: 'v1', damage: `its second meta page is missing or not LMDB (file of ${fileSize} bytes)`, usedBytes: 0, txnId: 0n };
+      return { format: 'v1', damage: `its second meta page is missing or not LMDB (file of ${fileSize} bytes)` };
     }
     // LMDB uses whichever meta page has the newer transaction; that one says how many pages must exist.
     const newest = second.readBigUInt64LE(META_TXNID_OFFSET) > head.readBigUInt64LE(META_TXNID_OFFSET) ? second : head;
     const needed = (newest.readBigUInt64LE(META_LAST_PAGE_OFFSET) + 1n) * BigInt(pageSize);
     if (needed > BigInt(fileSize)) {
-      return { format: 'v1', damage: `it is truncated: its meta page needs ${needed} bytes but the file has ${fileSize}`, usedBytes: 0, txnId: 0n };
+      return { format: 'v1', damage: `it is truncated: its meta page needs ${needed} bytes but the file has ${fileSize}` };
     }
-    return { format: 'v1', damage: null, usedBytes: Number(needed), txnId: newest.readBigUInt64LE(META_TXNID_OFFSET) };
+    return { format: 'v1', damage: null };
   } catch {
-    return { format: 'unreadable', damage: null, usedBytes: 0, txnId: 0n };
+    return { format: 'unreadable', damage: null };
   } finally {
     closeSync(fd);
   }

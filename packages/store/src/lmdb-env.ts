@@ -33,29 +33,53 @@ export function openWriterDatabases(path: string, mapSize: number): StoreDatabas
 }
 
 /**
- * Read-only environments of this thread, by data file identity (device, inode) and newest transaction.
- * The lmdb-js 2.6.8-v1 build never really closes an environment (its close skips mdb_env_close: two file
- * descriptors and the memory map stay behind), so opening the same store again and again would run out
- * of file descriptors; an unchanged store reuses its environment instead, each reader with its own read
- * transaction. A store that changed since (a conversion still running) gets a fresh environment: reusing
- * one across commits made by another environment of this process fails in lmdb-js with EINVAL.
+ * Read-only environments of this thread, one per data file (device, inode). lmdb-js 2.6.8-v1 cannot have
+ * two environments on one file in a thread: large values are views into memory-map buffers that lmdb-js
+ * tracks by id process-wide, and reading through a second environment detaches the first one's buffer
+ * (its next read throws "detached ArrayBuffer"). It also never really closes an environment (its close
+ * skips mdb_env_close, leaving two file descriptors and the map), so reopening would leak. Every reader of
+ * a file in this thread shares its environment, each with its own read transaction (snapshot).
  */
-const readerEnvs = new Map<string, { dbs: StoreDatabases; txnId: bigint }>();
+const readerEnvs = new Map<string, StoreDatabases>();
 
-/** The read-only databases of the store folder `path`, whose newest transaction is `txnId`. Never close them. */
-export function openReaderDatabases(path: string, txnId: bigint): StoreDatabases {
+/**
+ * Address space a reader maps: a store being written by another process grows into it without a new
+ * environment. Address space only on Linux and macOS; Windows maps read-only files at their size.
+ */
+const READER_MAP_SIZE = process.platform === 'win32' ? undefined : 2 ** 40;
+
+function fileKey(path: string): string {
   const { dev, ino } = statSync(join(path, 'data.mdb'));
-  const key = `${dev}:${ino}`;
-  const cached = readerEnvs.get(key);
-  if (cached && cached.txnId === txnId) return cached.dbs;
-  const dbs = openReadOnly(path);
-  readerEnvs.set(key, { dbs, txnId });
+  return `${dev}:${ino}`;
+}
+
+/** The shared read-only databases of the store folder `path`. Never close them. */
+export function openReaderDatabases(path: string): StoreDatabases {
+  const key = fileKey(path);
+  let dbs = readerEnvs.get(key);
+  if (!dbs) {
+    dbs = openReadOnly(path);
+    readerEnvs.set(key, dbs);
+  }
   return dbs;
+}
+
+/**
+ * Drops the shared reader environment of `path` (a writer of this thread changed the file through its
+ * own environment, and lmdb-js then fails reads through the old one with EINVAL); the next reader opens
+ * a fresh one. Readers still holding the old environment keep their snapshot.
+ */
+export function forgetReaderDatabases(path: string): void {
+  try {
+    readerEnvs.delete(fileKey(path));
+  } catch {
+    // no data file: nothing cached
+  }
 }
 
 function openReadOnly(path: string): StoreDatabases {
   try {
-    return openFolder(path, true);
+    return openFolder(path, true, READER_MAP_SIZE);
   } catch (error) {
     if (!isPermissionError(error)) throw error;
   }
@@ -67,7 +91,7 @@ function openReadOnly(path: string): StoreDatabases {
   const cleanup = () => rmSync(privateFolder, { recursive: true, force: true });
   try {
     symlinkSync(resolve(path, 'data.mdb'), join(privateFolder, 'data.mdb'));
-    const dbs = openFolder(privateFolder, true);
+    const dbs = openFolder(privateFolder, true, READER_MAP_SIZE);
     process.once('exit', cleanup);
     return dbs;
   } catch (error) {

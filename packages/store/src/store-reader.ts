@@ -152,6 +152,20 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     );
   }
 
+  /**
+   * The stored bytes of record `index` (checksum envelope and codec payload), unchecked, as a view that
+   * the next read in this thread may overwrite: for tooling and benchmarks that must not copy.
+   */
+  getStoredView(index: number): Uint8Array {
+    if (!isValidIndex(index, this.header.count)) {
+      throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
+    }
+    writeRecordKey(this.#key, index);
+    const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
+    if (value === undefined) throw this.#missing(index);
+    return value;
+  }
+
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */
   getStoredBytes(index: number): Buffer {
     if (!isValidIndex(index, this.header.count)) {
@@ -233,7 +247,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
   }
   let dbs: StoreDatabases;
   try {
-    dbs = openReaderDatabases(path, check.txnId);
+    dbs = openReaderDatabases(path);
   } catch (cause) {
     // The data file passed the meta page checks, so LMDB's own corruption codes mean damage.
     const message = (cause as Error).message;
@@ -246,8 +260,11 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     });
   }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
-  // lmdb-js renews its shared read transaction lazily, in the next read made without an explicit one:
-  // make that read before pinning the transaction, or reads through a not yet renewed one fail (EINVAL).
+  // The environment is shared (see lmdb-env): drop its current read transaction, so that this reader's
+  // snapshot is taken now and includes commits made since by other processes (a running conversion);
+  // readers holding the old one keep it until they close. lmdb-js then renews lazily, in the next read
+  // made without an explicit transaction: make that read before pinning the transaction.
+  (dbs.env as unknown as { resetReadTxn(): void }).resetReadTxn();
   dbs.meta.getBinary(Buffer.from(HEADER_KEY));
   const read: ReadOptions = { transaction: dbs.env.useReadTransaction() };
   try {

@@ -24,7 +24,7 @@ import {
   type StoreProvenance,
 } from '@imgstore/core';
 import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegistry } from '@imgstore/codec';
-import { openWriterDatabases, type StoreDatabases } from './lmdb-env.js';
+import { forgetReaderDatabases, openWriterDatabases, type StoreDatabases } from './lmdb-env.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
@@ -265,6 +265,7 @@ export class StoreWriter {
       this.#dbs.env.transactionSync(() => {
         for (const [db, key, value] of entries) db.putSync(key, value);
       });
+      forgetReaderDatabases(this.path);
     } catch (cause) {
       this.#failed = new StoreWriteError(this.path, `Cannot write to store ${this.path}: ${(cause as Error).message}`, {
         cause,

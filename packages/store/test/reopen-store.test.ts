@@ -44,4 +44,44 @@ describe('opening a store again and again', () => {
     expect(() => store.get(0)).toThrow(ImgstoreError);
     expect(() => store.get(0)).toThrow(`Store reader for ${path} is closed`);
   });
+
+  // lmdb-js 2.6.8-v1: after a writer of this process commits through its own environment, reads through
+  // an older reader environment of the same file failed with EINVAL; and a second environment on a file
+  // in one thread detached the first one's memory-map buffers. Both are regression cases here.
+  const big: [number, number, number] = [128, 128, 3];
+  const bigRecord = (i: number) => ({ name: `${i}`, label: null, shape: big, dtype: 'uint8' as const, data: new Uint8Array(128 * 128 * 3).fill(i) });
+
+  it('opening again after a writer of this process resumed and finished the store', async () => {
+    const path = join(tmp.dir, 'c.lmdb');
+    let writer = createStoreWriter(path, { shape: big, recordsPerCommit: 4 });
+    for (let i = 0; i < 5; i++) await writer.append(bigRecord(i));
+    await writer.close();
+    expect(() => openStore(path)).toThrow(/did not finish \(5 records committed\)/);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // lmdb-js resets its read transaction on a timer
+    writer = createStoreWriter(path, { shape: big, resume: true });
+    for (let i = 5; i < 10; i++) await writer.append(bigRecord(i));
+    await writer.finish();
+    const store = openStore(path);
+    expect(store.length).toBe(10);
+    expect(store.get(7).data[0]).toBe(7);
+    await store.close();
+  });
+
+  it('a reader held across commits keeps its snapshot while a newer reader sees more', async () => {
+    const path = join(tmp.dir, 'd.lmdb');
+    const writer = createStoreWriter(path, { shape: big, recordsPerCommit: 4 });
+    for (let i = 0; i < 8; i++) await writer.append(bigRecord(i));
+    await writer.flush();
+    const older = openStore(path, { allowIncomplete: true });
+    expect([older.length, older.get(1).data[0]]).toEqual([8, 1]);
+    for (let i = 8; i < 16; i++) await writer.append(bigRecord(i));
+    await writer.flush();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const newer = openStore(path, { allowIncomplete: true });
+    expect([newer.length, newer.get(12).data[0]]).toEqual([16, 12]);
+    expect([older.length, older.get(2).data[0]]).toEqual([8, 2]);
+    expect(newer.get(3).data[0]).toBe(3);
+    await writer.finish();
+    await Promise.all([older.close(), newer.close()]);
+  });
 });
