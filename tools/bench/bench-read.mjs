@@ -1,4 +1,4 @@
-// npm run bench:read -- <store> [--flat <folder>] [--classes <folder>] [--epochs 3] [--python true|false]
+// npm run bench:read -- <store> [--flat <folder>] [--classes <folder>] [--epochs 3] [--rounds 2] [--python true|false]
 // Iterates full shuffled epochs (batch 64) over <store> and prints samples/s and GB/s for the DataLoader
 // at 0, 1 and 2 workers, for the ceiling of copying the same bytes, and (with --classes) for a naive
 // Node baseline that decodes and resizes the original images with sharp every epoch. With Debian's
@@ -13,10 +13,10 @@ import { DataLoader, seededPermutation } from '@imgstore/dataset';
 import sharp from 'sharp';
 import { median, parseArgs, python, pythonReferenceAvailable, sharedBench, table } from './bench-util.mjs';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), { flat: '', classes: '', epochs: 3, python: 'true' });
+const { positional, flags } = parseArgs(process.argv.slice(2), { flat: '', classes: '', epochs: 3, rounds: 2, python: 'true' });
 const storePath = positional[0];
 if (!storePath) {
-  console.error('usage: npm run bench:read -- <store> [--flat <folder>] [--classes <folder>] [--epochs 3] [--python false]');
+  console.error('usage: npm run bench:read -- <store> [--flat <folder>] [--classes <folder>] [--epochs 3] [--rounds 2] [--python false]');
   process.exit(2);
 }
 const store = openStore(storePath);
@@ -44,68 +44,80 @@ async function timeEpochs(label, runEpoch, epochs = flags.epochs) {
 }
 
 /**
- * Like timeEpochs for several pipelines at once, their epochs interleaved (round 1 of each, round 2 of
- * each, ...): this machine's speed drifts by 2-4x within a minute, and interleaving exposes every
- * pipeline to the same drift, so the ratios between them hold even when the absolute numbers do not.
- * RSS growth is summed over each pipeline's own epochs.
+ * The store pipelines, each opened, timed (one warm-up epoch, then `epochs`) and closed in turn, the
+ * whole sequence repeated `rounds` times. Pipelines are not interleaved epoch by epoch: live worker
+ * threads of one pipeline slow the next one down here. Each pipeline's result is the median of all its
+ * epochs; the ceiling ratio is also given per round (the pipelines of one round ran minutes apart at
+ * most), since this machine's speed drifts by 2-4x between minutes.
  */
-async function timeInterleaved(pipelines, epochs = flags.epochs) {
-  for (const p of pipelines) await p.runEpoch(0);
-  const times = pipelines.map(() => []);
-  const growth = pipelines.map(() => 0);
-  for (let e = 1; e <= epochs; e++) {
-    for (const [k, p] of pipelines.entries()) {
-      const before = rss();
-      const t = performance.now();
-      const samples = await p.runEpoch(e);
-      if (samples !== n) throw new Error(`${p.label}: epoch gave ${samples} samples, expected ${n}`);
-      times[k].push((performance.now() - t) / 1000);
-      growth[k] += rss() - before;
-    }
-  }
-  for (const [k, p] of pipelines.entries()) {
-    roundTimes.set(p.label, times[k]);
-    results.push({ label: p.label, perS: n / median(times[k]), rssGrowth: growth[k] });
-    console.log(`${p.label}: ${times[k].map((t) => (n / t).toFixed(0)).join(', ')} samples/s`);
-  }
-}
-
-/** Per-round epoch times of the interleaved pipelines, by label, for paired ratios. */
-const roundTimes = new Map();
-const pipelines = [];
-const loaders = [];
-for (const workers of [0, 1, 2]) {
-  const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, workers });
-  loaders.push(loader);
-  pipelines.push({
-    label: `imgstore DataLoader, ${workers} worker${workers === 1 ? '' : 's'}`,
-    async runEpoch(epoch) {
-      loader.setEpoch(epoch);
-      let samples = 0;
-      for await (const batch of loader) samples += batch.shape[0];
-      return samples;
+const storeOnce = openStore(storePath, { verify: 'once' });
+const loaderSpecs = [
+  ...[0, 1, 2].map((workers) => ({ workers, dataset: store, suffix: '' })),
+  // Opt-in: each record's CRC checked on its first read by a reader only (see @imgstore/store).
+  ...[0, 1].map((workers) => ({ workers, dataset: storeOnce, suffix: ", verify 'once'" })),
+];
+const pipelineSpecs = [
+  ...loaderSpecs.map(({ workers, dataset, suffix }) => ({
+    label: `imgstore DataLoader, ${workers} worker${workers === 1 ? '' : 's'}${suffix}`,
+    open() {
+      const loader = new DataLoader(dataset, { batchSize, shuffle: true, seed: 1, workers });
+      return {
+        async runEpoch(epoch) {
+          loader.setEpoch(epoch);
+          let samples = 0;
+          for await (const batch of loader) samples += batch.shape[0];
+          return samples;
+        },
+        close: () => loader.close(),
+      };
     },
-  });
-}
-
-// Ceiling: the same stored bytes copied into a batch buffer in the same order, no checksum, no decoding.
-// Read through the store's own LMDB environment: lmdb-js cannot hold two on one file in a thread.
-{
-  const batch = new Uint8Array(batchSize * sampleBytes);
-  pipelines.push({
+  })),
+  // Ceiling: the same stored bytes copied into a batch buffer in the same order, no checksum, no decoding.
+  // Read through the store's own LMDB environment: lmdb-js cannot hold two on one file in a thread.
+  {
     label: 'ceiling: copy the stored bytes',
-    async runEpoch(epoch) {
-      const order = seededPermutation(n, epoch);
-      for (let i = 0; i < n; i++) {
-        const value = store.getStoredView(order[i]);
-        batch.set(value.subarray(value.length - sampleBytes), (i % batchSize) * sampleBytes);
-      }
-      return n;
+    open() {
+      const batch = new Uint8Array(batchSize * sampleBytes);
+      return {
+        async runEpoch(epoch) {
+          const order = seededPermutation(n, epoch);
+          for (let i = 0; i < n; i++) {
+            const value = store.getStoredView(order[i]);
+            batch.set(value.subarray(value.length - sampleBytes), (i % batchSize) * sampleBytes);
+          }
+          return n;
+        },
+        close: async () => {},
+      };
     },
-  });
+  },
+];
+/** samples/s of each round, by label. */
+const perRound = new Map(pipelineSpecs.map((p) => [p.label, []]));
+const allTimes = new Map(pipelineSpecs.map((p) => [p.label, []]));
+const growth = new Map(pipelineSpecs.map((p) => [p.label, 0]));
+for (let round = 1; round <= flags.rounds; round++) {
+  for (const spec of pipelineSpecs) {
+    const pipeline = spec.open();
+    await pipeline.runEpoch(0);
+    const before = rss();
+    const times = [];
+    for (let e = 1; e <= flags.epochs; e++) {
+      const t = performance.now();
+      const samples = await pipeline.runEpoch(e);
+      if (samples !== n) throw new Error(`${spec.label}: epoch gave ${samples} samples, expected ${n}`);
+      times.push((performance.now() - t) / 1000);
+    }
+    growth.set(spec.label, Math.max(growth.get(spec.label), rss() - before));
+    await pipeline.close();
+    allTimes.get(spec.label).push(...times);
+    perRound.get(spec.label).push(n / median(times));
+    console.log(`round ${round}, ${spec.label}: ${times.map((t) => (n / t).toFixed(0)).join(', ')} samples/s`);
+  }
 }
-await timeInterleaved(pipelines);
-for (const loader of loaders) await loader.close();
+for (const spec of pipelineSpecs) {
+  results.push({ label: spec.label, perS: n / median(allTimes.get(spec.label)), rssGrowth: growth.get(spec.label) });
+}
 
 // Naive baseline: decode + resize every original image every epoch (what ImageFolder does), 4 in flight.
 if (flags.classes) {
@@ -153,11 +165,12 @@ if (!withPython) console.log('(python references skipped: need Debian python3-to
 rmSync(work, { recursive: true, force: true });
 
 const best = (pred) => Math.max(0, ...results.filter(pred).map((r) => r.perS));
-const ours = best((r) => r.label.startsWith('imgstore'));
+const ours = best((r) => r.label.startsWith('imgstore') && !r.label.includes('once'));
+const oursOnce = best((r) => r.label.startsWith('imgstore') && r.label.includes('once'));
 const ref = best((r) => r.python === 'ref');
 const imagefolder = best((r) => r.python === 'imagefolder');
 const ceiling = best((r) => r.label.startsWith('ceiling'));
-console.log(`\n${n} samples of ${h}×${w}×${c} (${store.header.codec}), batch ${batchSize}, shuffled, warm page cache; median of ${flags.epochs} epochs after a warm-up\n`);
+console.log(`\n${n} samples of ${h}×${w}×${c} (${store.header.codec}), batch ${batchSize}, shuffled, warm page cache; median of ${flags.epochs} epochs after a warm-up, ${flags.rounds} round(s)\n`);
 console.log(
   table([
     ['pipeline', 'samples/s', 'GB/s', 'RSS growth MB'],
@@ -165,15 +178,16 @@ console.log(
   ]),
 );
 console.log('');
-console.log(`best imgstore / copy ceiling:            ${(ours / ceiling).toFixed(2)}`);
+console.log(`best imgstore / copy ceiling:            ${(ours / ceiling).toFixed(2)}   (verify 'once': ${(oursOnce / ceiling).toFixed(2)})`);
 {
-  // Paired: in each round, the best imgstore epoch against the ceiling epoch run right after it.
-  const ceilingTimes = roundTimes.get('ceiling: copy the stored bytes');
-  const perRound = ceilingTimes.map((tc, e) =>
-    Math.max(...[...roundTimes].filter(([label]) => label.startsWith('imgstore')).map(([, t]) => tc / t[e])),
+  const ceilingRounds = perRound.get('ceiling: copy the stored bytes');
+  const bestOfRound = (once) => ceilingRounds.map((ceil, r) =>
+    Math.max(...[...perRound].filter(([label]) => label.startsWith('imgstore') && label.includes('once') === once).map(([, v]) => v[r])) / ceil,
   );
-  console.log(`  the same, per round (paired):          ${perRound.map((r) => r.toFixed(2)).join(', ')} (median ${median(perRound).toFixed(2)})`);
+  const line = (ratios) => `${ratios.map((x) => x.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`;
+  console.log(`  the same, per round:                   ${line(bestOfRound(false))}; verify 'once': ${line(bestOfRound(true))}`);
 }
 if (ref) console.log(`best imgstore / best python reference:    ${(ours / ref).toFixed(2)}x`);
 if (imagefolder) console.log(`best imgstore / best ImageFolder (PIL):   ${(ours / imagefolder).toFixed(1)}x`);
 await store.close();
+await storeOnce.close();

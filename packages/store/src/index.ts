@@ -1,5 +1,5 @@
-export { openStore, StoreReader } from './store-reader.js';
-export type { OpenStoreOptions } from './store-reader.js';
+export { openStore, StoreReader, VERIFY_MODES } from './store-reader.js';
+export type { OpenStoreOptions, VerifyMode } from './store-reader.js';
 export { createStoreWriter, StoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
 export type { StoreWriterOptions } from './store-writer.js';
 export { checkLmdbDataFile, detectLmdbDataFormat } from './lmdb-data-format.js';

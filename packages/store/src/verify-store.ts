@@ -7,7 +7,7 @@ export interface StoreProblem {
   reason: string;
 }
 
-export interface VerifyStoreOptions extends OpenStoreOptions {
+export interface VerifyStoreOptions extends Omit<OpenStoreOptions, 'verify'> {
   /** Records to check, e.g. a random sample. Default: every record, plus the store-wide counts. */
   indices?: ArrayLike<number>;
   /** Called every `progressEvery` records and at the end, with how many records were checked. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImgstoreError } from '@imgstore/core';
+import { ImgstoreError, StoreDamagedError } from '@imgstore/core';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { makeTempDir } from '../../../tools/test-support/index.js';
 
@@ -83,5 +83,49 @@ describe('opening a store again and again', () => {
     expect(newer.get(3).data[0]).toBe(3);
     await writer.finish();
     await Promise.all([older.close(), newer.close()]);
+  });
+});
+
+describe("verify: 'once'", () => {
+  const shape: [number, number, number] = [32, 32, 3];
+  const pixels = (i: number) => new Uint8Array(32 * 32 * 3).map((_, j) => (i * 31 + j * 7) & 0xff);
+
+  async function storeWith(count: number): Promise<string> {
+    const path = join(tmp.dir, `once-${count}.lmdb`);
+    const writer = createStoreWriter(path, { shape });
+    for (let i = 0; i < count; i++) await writer.append({ name: `${i}`, label: null, shape, dtype: 'uint8', data: pixels(i) });
+    await writer.finish();
+    return path;
+  }
+
+  function flipBit(path: string, index: number) {
+    const file = join(path, 'data.mdb');
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(Buffer.from(pixels(index)));
+    bytes.writeUInt8(bytes.readUInt8(at + 100) ^ 0x01, at + 100);
+    writeFileSync(file, bytes); // same inode: the memory map sees the change
+  }
+
+  it('checks a record on its first read, and trusts it afterwards (the documented trade-off)', async () => {
+    const path = await storeWith(4);
+    flipBit(path, 1);
+    const once = openStore(path, { verify: 'once' });
+    const always = openStore(path);
+    expect(once.verify).toBe('once');
+    expect(() => once.get(1)).toThrow(StoreDamagedError); // damage present at the first read: caught
+    expect(Buffer.from(once.get(2).data).equals(Buffer.from(pixels(2)))).toBe(true); // now trusted by `once`
+    flipBit(path, 2);
+    expect(() => always.get(2)).toThrow(StoreDamagedError);
+    expect(once.get(2).data[100]).not.toBe(pixels(2)[100]); // not checked again
+    await Promise.all([once.close(), always.close()]);
+  });
+
+  it('is passed on to DataLoader workers through toSource()', async () => {
+    const path = await storeWith(2);
+    const once = openStore(path, { verify: 'once' });
+    expect(once.toSource().args).toEqual([once.toSource().args[0], { verify: 'once' }]);
+    expect(openStore(path).toSource().args).toHaveLength(1);
+    expect(() => openStore(path, { verify: 'sometimes' as never })).toThrow('Expected one of "always", "once" for verify');
+    await once.close();
   });
 });
