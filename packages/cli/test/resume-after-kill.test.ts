@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreFormatError } from '@imgstore/core';
 import { openStore } from '@imgstore/store';
-import { cliBin, makeImage, makeTempDir, runImgstore } from '../../../tools/test-support/index.js';
+import { cliBin, makeImage, makeTempDir, runImgstore, runProcess } from '../../../tools/test-support/index.js';
 
 const INPUTS_PER_CLASS = 80;
 const args = ['--size', '24x20', '-j', '4'];
@@ -141,6 +141,27 @@ describe('a conversion killed at any moment can be resumed', () => {
     const other = await runImgstore(['convert', folder, store, '--size', '32x32', '--resume', '-q']);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/Cannot resume .* it was started with shape \[20,24,3\], not \[32,32,3\]/);
+  });
+
+  // A disk that fills up mid-way, made real with a file-size limit (the kernel refuses the write that
+  // would pass it, as it does when the disk is full); bash ignores SIGXFSZ so the write fails instead.
+  it.runIf(existsSync('/bin/bash'))('a write that fails mid-way (disk full): exit 1 naming the store, commits intact, --resume finishes', async () => {
+    const store = join(tmp.dir, 'disk-full.lmdb');
+    const limitKb = Math.floor(statSync(join(reference, 'data.mdb')).size / 2 / 1024);
+    const command = [process.execPath, cliBin, 'convert', folder, store, ...args, '-q'].map((a) => `'${a}'`).join(' ');
+    const full = await runProcess('/bin/bash', ['-c', `trap '' XFSZ; ulimit -f ${limitKb}; exec ${command}`]);
+    expect(full.code, full.stderr).toBe(1);
+    expect(full.stderr).toContain(`imgstore: Cannot write to store ${store}:`);
+    expect(full.stderr).toMatch(/Records committed before the failure are intact\. .* resume with: imgstore .* --resume/);
+    expect(existsSync(join(store, 'writer.lock'))).toBe(false); // released although the run failed
+    const partial = openStore(store, { allowIncomplete: true });
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(240);
+    for (let i = 0; i < partial.length; i++) partial.get(i); // every committed record intact
+    await partial.close();
+    const resumed = await runImgstore(['convert', folder, store, ...args, '--resume', '-q']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await expectSameAsReference(store);
   });
 
   it('--resume and --overwrite together are a usage error', async () => {

@@ -213,7 +213,12 @@ export class StoreWriter {
   /** Commits everything, writes the header (making the store complete), closes, returns the header. */
   async finish(): Promise<StoreHeader> {
     this.#assertOpen();
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (error) {
+      await this.close(); // releases the writer lock; commits nothing more after a failure
+      throw error;
+    }
     const header: StoreHeader = {
       format: FORMAT_NAME,
       version: FORMAT_VERSION,
@@ -232,8 +237,11 @@ export class StoreWriter {
         ...this.#provenance,
       },
     };
-    await this.#commit([[this.#dbs.meta, Buffer.from(HEADER_KEY), encodeHeader(header)]]);
-    await this.close();
+    try {
+      await this.#commit([[this.#dbs.meta, Buffer.from(HEADER_KEY), encodeHeader(header)]]);
+    } finally {
+      await this.close();
+    }
     return header;
   }
 

@@ -7,7 +7,9 @@ import { createProgressReporter } from '../progress-reporter.js';
 import { formatBytes } from '../format-bytes.js';
 import { storeSizeBytes } from '../store-size.js';
 import { CliExit } from '../cli-exit.js';
-import { InterruptedError } from '@imgstore/core';
+import { InterruptedError, StoreWriteError } from '@imgstore/core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 function positiveOrZeroInt(name: string) {
   return (text: string) => {
@@ -114,6 +116,10 @@ Examples:
         .catch((error: unknown) => {
           if (error instanceof InterruptedError) {
             throw new CliExit(interrupt.exitCode(), `${error.message}.\nResume with: ${resumeCommand()}`);
+          }
+          if (error instanceof StoreWriteError && existsSync(join(store, 'data.mdb'))) {
+            // Disk full, quota, I/O error: what was committed is intact and resumable.
+            throw new CliExit(1, `${error.message}\nRecords committed before the failure are intact. Once the cause is fixed (e.g. space freed), resume with: ${resumeCommand()}`);
           }
           throw error;
         })
