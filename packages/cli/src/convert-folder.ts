@@ -13,6 +13,7 @@ import {
 import { checkDecodeOptions, decodeImage, type Fit, type RawImage } from '@imgstore/image';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
+import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
 import { version } from '../package.json';
 
 export interface ConvertFolderOptions {
@@ -40,6 +41,11 @@ export interface ConvertFolderOptions {
    * left as it is. Default false.
    */
   resume?: boolean;
+  /**
+   * Convert only shard `index` of `count` of the folder's sorted inputs (contiguous, balanced ranges;
+   * see shardRange). Every shard gets the whole folder's label names. Default: the whole folder.
+   */
+  shard?: ShardSpec;
   /** Stops the conversion: what is done is committed, the store stays resumable, InterruptedError is thrown. */
   signal?: AbortSignal;
   /** Called after each input is stored or rejected. */
@@ -79,6 +85,7 @@ const KNOWN = [
   'concurrency',
   'limitInputPixels',
   'resume',
+  'shard',
   'signal',
   'onProgress',
 ];
@@ -105,8 +112,10 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
   const started = performance.now();
 
   const scan = scanFolder(options.input);
+  const shard = options.shard === undefined ? null : checkShardSpec(options.shard);
+  const range = shard ? shardRange(scan.count, shard) : { first: 0, inputs: scan.count };
   if (resume) {
-    const complete = completeStoreSummary(options.output, scan.count);
+    const complete = completeStoreSummary(options.output, range.inputs);
     if (complete) return complete;
   }
   const writer = createStoreWriter(options.output, {
@@ -115,13 +124,20 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     overwrite,
     resume,
     // Everything that decides the records: a resume with other inputs or settings is refused.
-    jobId: `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}`,
+    jobId:
+      `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}` +
+      (shard ? ` shard=${shard.index}/${shard.count}` : ''),
     ...(options.codec === undefined ? {} : { codec: options.codec }),
     provenance: {
       tool: '@imgstore/cli',
       toolVersion: version,
       source: options.input,
-      settings: { size: [decodeOptions.width, decodeOptions.height], fit: decodeOptions.fit, layout: scan.layout },
+      settings: {
+        size: [decodeOptions.width, decodeOptions.height],
+        fit: decodeOptions.fit,
+        layout: scan.layout,
+        ...(shard ? { shard: { ...shard, firstInput: range.first, inputs: range.inputs, folderInputs: scan.count } } : {}),
+      },
     },
   });
 
@@ -131,17 +147,19 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       (error: unknown) => ({ file, reason: error instanceof DecodeFailedError ? stripSource(error) : String(error) }),
     );
 
-  const total = scan.count;
+  const total = range.inputs;
   const resumedAt = writer.resumedAt;
   const files = scan.files();
-  // Inputs an earlier run committed are skipped by name order alone: no decoding again.
-  for (let i = 0; i < resumedAt; i++) files.next();
+  // Inputs of earlier shards, and those an earlier run committed, are skipped by name order alone.
+  for (let i = 0; i < range.first + resumedAt; i++) files.next();
   // A window of decodes in flight, consumed in input order: deterministic output, bounded memory.
   const inFlight: Promise<Decoded>[] = [];
+  let toStart = total - resumedAt; // a shard stops at the end of its range, not of the folder
   const refill = () => {
-    while (inFlight.length < concurrency) {
+    while (inFlight.length < concurrency && toStart > 0) {
       const next = files.next();
       if (next.done) return;
+      toStart--;
       inFlight.push(decode(next.value));
     }
   };

@@ -41,7 +41,8 @@ export type StoreFormatReason =
   | 'incomplete' // an imgstore store whose header was never written (conversion did not finish)
   | 'version' // written by a newer format version than this reader reads
   | 'lmdb-data-format' // LMDB data format v2 (lmdb-js prebuilt default) where v1 is required
-  | 'damaged'; // an LMDB file whose meta pages are inconsistent or that is shorter than they say (truncated)
+  | 'damaged' // an LMDB file whose meta pages are inconsistent or that is shorter than they say (truncated)
+  | 'shards'; // a sharded dataset whose shards are missing, unfinished, changed, or disagree (shape, codec, labels)
 
 /** A path is not a store this reader can open; `reason` says which case. */
 export class StoreFormatError extends ImgstoreError {

@@ -21,6 +21,11 @@ export const CHECKPOINT_KEY = 'checkpoint';
 /** File in the store folder that a writer holds while it writes (JSON: pid, hostname, startedAt). */
 export const WRITER_LOCK_FILE = 'writer.lock';
 
+/** A sharded dataset: a folder of shard stores and this manifest (JSON) listing them. */
+export const MANIFEST_FILE = 'dataset.json';
+export const MANIFEST_FORMAT = 'imgstore-dataset';
+export const MANIFEST_VERSION = 1;
+
 /** Records are keyed by their index as a 4-byte big-endian unsigned integer, so LMDB order is index order. */
 export const RECORD_KEY_BYTES = 4;
 export const MAX_RECORDS = 0xffffffff;

@@ -12,3 +12,7 @@ export { acquireWriterLock, readWriterLock } from './writer-lock.js';
 export type { WriterLock, WriterLockOwner } from './writer-lock.js';
 export { verifyStore } from './verify-store.js';
 export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';
+export { buildManifest, writeManifest, readManifest, shardStoreName } from './dataset-manifest.js';
+export type { DatasetManifest, ManifestShard } from './dataset-manifest.js';
+export { openDataset, ShardedDataset } from './sharded-dataset.js';
+export type { OpenDatasetOptions } from './sharded-dataset.js';

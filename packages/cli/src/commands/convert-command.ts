@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FITS, type Fit } from '@imgstore/image';
 import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
+import { shardStoreName } from '@imgstore/store';
 import { convertFolder } from '../convert-folder.js';
+import { resolveShard } from '../shard-from-env.js';
 import { parseSize } from '../parse-size.js';
 import { createProgressReporter } from '../progress-reporter.js';
 import { formatBytes } from '../format-bytes.js';
@@ -38,6 +40,8 @@ interface ConvertFlags {
   quiet: boolean;
   resume: boolean;
   progressInterval: number;
+  shardIndex?: number;
+  shardCount?: number;
 }
 
 /** The command line to finish an interrupted run: the same arguments, with --resume. */
@@ -82,6 +86,8 @@ export function convertCommand(): Command {
     .option('-j, --concurrency <n>', 'images decoded at once (default: 2 × CPUs)', positiveInt('--concurrency'))
     .option('--max-pixels <n>', 'reject inputs with more pixels than this, before decoding (default 268402689)', positiveInt('--max-pixels'))
     .option('--strict', 'exit non-zero if any input was rejected', false)
+    .option('--shard-count <n>', 'convert one of n shards of the sorted inputs; <store> is then the dataset folder of all shards', positiveInt('--shard-count'))
+    .option('--shard-index <i>', 'which shard (0-based); default JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', positiveOrZeroInt('--shard-index'))
     .option('-q, --quiet', 'no progress output', false)
     .option('--progress-interval <ms>', 'when not on a terminal, milliseconds between progress lines', positiveOrZeroInt('--progress-interval'), 5000)
     .addHelpText(
@@ -93,10 +99,18 @@ never stored. Hidden files and folders (names starting with ".") are ignored.
 
 Examples:
   imgstore convert ./images ./train.lmdb
-  imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite`,
+  imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite
+  imgstore convert ./images ./train-shards --shard-count 8 --shard-index 3   # one task of 8
+  imgstore manifest ./train-shards                                          # once all 8 are done`,
     )
-    .action(async (folder: string, store: string, flags: ConvertFlags) => {
+    .action(async (folder: string, output: string, flags: ConvertFlags) => {
       const { width, height } = parseSize(flags.size);
+      const shard = resolveShard(flags);
+      // Sharded: every task writes its own store inside the dataset folder; `imgstore manifest` joins them.
+      const store = shard ? join(output, shardStoreName(shard.index, shard.count)) : output;
+      if (shard && !flags.quiet) {
+        console.error(`Shard ${shard.index} of ${shard.count} (index from ${shard.source}) into ${store}`);
+      }
       const progress = flags.quiet ? null : createProgressReporter(process.stderr, { label: 'convert' }, flags.progressInterval);
       const interrupt = abortOnSignals();
       const summary = await convertFolder({
@@ -111,6 +125,7 @@ Examples:
         signal: interrupt.signal,
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
+        ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
         ...(progress ? { onProgress: (p) => progress.update(p.done, p.total, p.rejected) } : {}),
       })
         .catch((error: unknown) => {
