@@ -8,7 +8,7 @@ export { recordKey } from './record-key.js';
 export { sealRecord, openRecord } from './record-envelope.js';
 export type { Sample, StoreHeader, RejectRecord } from '@imgstore/core';
 export { crc32, crc32Implementation } from './crc32.js';
-export { acquireWriterLock, readWriterLock } from './writer-lock.js';
+export { acquireWriterLock, readWriterLock, LOCK_HEARTBEAT_MS, STALE_AFTER_MS } from './writer-lock.js';
 export type { WriterLock, WriterLockOwner } from './writer-lock.js';
 export { verifyStore } from './verify-store.js';
 export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StoreBusyError, StoreWriteError, WRITER_LOCK_FILE } from '@imgstore/core';
@@ -16,11 +16,16 @@ export interface WriterLock {
   release(): void;
 }
 
+/** A live writer touches its lock this often; a lock from another host untouched for STALE_AFTER_MS is stale. */
+export const LOCK_HEARTBEAT_MS = 10_000;
+export const STALE_AFTER_MS = 60_000;
+
 /**
  * Takes the writer lock of the store folder `storePath`, or throws StoreBusyError naming the process
  * that holds it. LMDB itself would let a second writer wait and then interleave its records with the
- * first one's. A lock left by a process that died (kill -9, power loss) on this host is taken over,
- * so `--resume` works right after a crash; a lock from another host is respected (shared disks).
+ * first one's. A lock left by a process that died (kill -9, power loss) on this host is taken over at
+ * once, so `--resume` works right after a crash. A lock from another host (a shared disk; a retried
+ * cluster task runs on a new host) is taken over once its writer has not touched it for a minute.
  */
 export function acquireWriterLock(storePath: string): WriterLock {
   const lockPath = join(storePath, WRITER_LOCK_FILE);
@@ -36,7 +41,7 @@ export function acquireWriterLock(storePath: string): WriterLock {
         });
       }
       const owner = readOwner(lockPath);
-      if (owner && !isDeadLocalProcess(owner)) throw busy(storePath, lockPath, owner);
+      if (owner && !isStale(owner, lockPath)) throw busy(storePath, lockPath, owner);
       unlinkSync(lockPath); // stale: its writer is gone
       continue;
     }
@@ -45,7 +50,23 @@ export function acquireWriterLock(storePath: string): WriterLock {
     } finally {
       closeSync(fd);
     }
-    return { path: lockPath, release: () => releaseIfOurs(lockPath, me) };
+    // Heartbeat: tells writers on other hosts this lock is alive (unref'd: never keeps the process up).
+    const heartbeat = setInterval(() => {
+      const now = new Date();
+      try {
+        utimesSync(lockPath, now, now);
+      } catch {
+        // the folder went away: nothing to keep alive
+      }
+    }, LOCK_HEARTBEAT_MS);
+    heartbeat.unref();
+    return {
+      path: lockPath,
+      release: () => {
+        clearInterval(heartbeat);
+        releaseIfOurs(lockPath, me);
+      },
+    };
   }
   const owner = readOwner(lockPath);
   throw busy(storePath, lockPath, owner ?? { pid: 0, hostname: 'unknown', startedAt: 'unknown' });
@@ -66,8 +87,14 @@ function readOwner(lockPath: string): WriterLockOwner | null {
   }
 }
 
-function isDeadLocalProcess(owner: WriterLockOwner): boolean {
-  if (owner.hostname !== hostname()) return false;
+function isStale(owner: WriterLockOwner, lockPath: string): boolean {
+  if (owner.hostname !== hostname()) {
+    try {
+      return Date.now() - statSync(lockPath).mtimeMs > STALE_AFTER_MS;
+    } catch {
+      return true; // gone meanwhile
+    }
+  }
   try {
     process.kill(owner.pid, 0);
     return false;
@@ -81,7 +108,8 @@ function busy(storePath: string, lockPath: string, owner: WriterLockOwner): Stor
     storePath,
     owner.pid,
     `Store ${storePath} is being written by another process (pid ${owner.pid} on ${owner.hostname}, since ${owner.startedAt}). ` +
-      `If that process is no longer running, delete ${lockPath} and try again.`,
+      `If that process is no longer running, delete ${lockPath} and try again` +
+      (owner.hostname === hostname() ? '.' : ` (a lock from another host is taken over once untouched for ${STALE_AFTER_MS / 1000} s).`),
   );
 }
 

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { StoreBusyError, WRITER_LOCK_FILE } from '@imgstore/core';
-import { createStoreWriter, openStore } from '@imgstore/store';
+import { STALE_AFTER_MS, createStoreWriter, openStore } from '@imgstore/store';
 import { makeTempDir, repoRoot } from '../../../tools/test-support/index.js';
 
 const shape: [number, number, number] = [2, 2, 3];
@@ -106,5 +106,12 @@ describe('one writer per store', () => {
     expect((error as Error).message).toContain('pid 1 on gpu-node-7');
     await first.close();
     expect(existsSync(join(path, WRITER_LOCK_FILE))).toBe(true); // not ours: left for its owner
+
+    // Untouched for longer than STALE_AFTER_MS (its host died, or a retried cluster task runs elsewhere).
+    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
+    utimesSync(join(path, WRITER_LOCK_FILE), old, old);
+    const resumed = createStoreWriter(path, { shape, resume: true });
+    expect(JSON.parse(readFileSync(join(path, WRITER_LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    await resumed.finish();
   });
 });
