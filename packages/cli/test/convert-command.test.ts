@@ -80,12 +80,13 @@ describe('imgstore convert', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/records\s+14/);
     expect(text.stdout).toMatch(/shape\s+24×32×3 uint8 HWC/);
-    expect(text.stdout).toMatch(/labels\s+2: cats, dogs/);
+    expect(text.stdout).toMatch(/labels\s+2: cats \d+ \(\d+\.\d%\), dogs \d+ \(\d+\.\d%\)/);
     const json = await runImgstore(['info', store, '--json', '--rejects']);
     const info = JSON.parse(json.stdout);
     expect(info.records).toBe(14);
     expect(info.bytes).toBeGreaterThan(0);
     expect(info.header).toMatchObject({ format: 'imgstore', version: 1, codec: 'raw', rejected: 3 });
+    expect(info.header.labelCounts.reduce((a: number, b: number) => a + b)).toBe(14);
     expect(info.rejects.map((r: { name: string }) => r.name)).toEqual(['cats/truncated.jpg', 'dogs/empty.png', 'dogs/notes.jpg']);
   });
 

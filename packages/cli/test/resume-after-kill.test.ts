@@ -61,6 +61,9 @@ async function expectSameAsReference(store: string) {
   try {
     expect(b.length).toBe(a.length);
     expect(b.header.rejected).toBe(a.header.rejected);
+    // Label counts survive kills and resumes (they travel in every checkpoint).
+    expect(a.header.labelCounts).toEqual([80, 80, 80]);
+    expect(b.header.labelCounts).toEqual(a.header.labelCounts);
     expect(b.rejects()).toEqual(a.rejects());
     for (let i = 0; i < a.length; i++) {
       expect(b.getStoredBytes(i).equals(a.getStoredBytes(i)), `record ${i}`).toBe(true);

@@ -53,6 +53,8 @@ describe('sharded conversion', () => {
         expect(dataset.get(i).index).toBe(i);
       }
       expect(dataset.rejects()).toEqual(reference.rejects());
+      expect(dataset.labelCounts).toEqual([23, 23, 23]);
+      expect(reference.header.labelCounts).toEqual([23, 23, 23]);
 
       // DistributedSampler over the sharded dataset: 4 ranks, equal counts, together every index.
       const perRank = [0, 1, 2, 3].map((rank) => [...new DistributedSampler({ length: dataset.length, rank, worldSize: 4, seed: 5 }).indices(0)]);
@@ -74,6 +76,17 @@ describe('sharded conversion', () => {
     } finally {
       await Promise.all([dataset.close(), reference.close()]);
     }
+  });
+
+  it('info on a dataset folder: shards, records, label distribution', async () => {
+    const out = join(tmp.dir, 'dataset'); // converted by the test above
+    const info = await runImgstore(['info', out]);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).toContain(`dataset     ${out} (3 shards)`);
+    expect(info.stdout).toContain('labels      3: ant 23 (33.3%), bee 23 (33.3%), cat 23 (33.3%)');
+    expect(info.stdout).toMatch(/shard 2 {2}23 records, 1 rejected/); // bee/broken.jpg sorts last among bee/
+    const json = JSON.parse((await runImgstore(['info', out, '--json', '--rejects'])).stdout);
+    expect(json).toMatchObject({ records: 69, labelCounts: [23, 23, 23], rejects: [{ name: 'bee/broken.jpg' }] });
   });
 
   it('the manifest refuses a missing shard and shards that disagree; openDataset refuses a shard converted again', async () => {

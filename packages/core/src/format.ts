@@ -66,6 +66,11 @@ export interface StoreHeader {
   labelNames: string[] | null;
   /** Inputs that were rejected during conversion (listed in the `rejects` database). */
   rejected: number;
+  /**
+   * Records per label index, for labeled stores (optional: stores written before it lack it, and readers
+   * must not require it).
+   */
+  labelCounts?: number[];
   provenance: StoreProvenance;
 }
 

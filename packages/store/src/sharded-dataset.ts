@@ -31,6 +31,8 @@ export class ShardedDataset implements ReopenableDataset<Sample>, DirectReadData
   readonly sampleShape: Shape;
   readonly codec: string;
   readonly labelNames: string[] | null;
+  /** Records per label over all shards, when every shard's header records them. */
+  readonly labelCounts: number[] | null;
   /** Global index of each shard's first record, plus the total at the end. */
   readonly offsets: Uint32Array;
   readonly #options: OpenDatasetOptions;
@@ -47,6 +49,11 @@ export class ShardedDataset implements ReopenableDataset<Sample>, DirectReadData
     this.sampleShape = shape;
     this.codec = codec;
     this.labelNames = labelNames;
+    const counts = shards.map((s) => s.header.labelCounts);
+    this.labelCounts =
+      labelNames && counts.every((c) => c !== undefined)
+        ? labelNames.map((_, label) => counts.reduce((sum, c) => sum + c![label]!, 0))
+        : null;
   }
 
   /** Which shard holds global `index`, and where in it. */

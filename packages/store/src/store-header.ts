@@ -38,6 +38,16 @@ export function decodeHeader(path: string, bytes: Uint8Array): StoreHeader {
   if (h.labelNames !== null && !(Array.isArray(h.labelNames) && h.labelNames.every((n) => typeof n === 'string'))) {
     throw bad('labelNames');
   }
+  if (
+    h.labelCounts !== undefined &&
+    !(
+      Array.isArray(h.labelCounts) &&
+      h.labelCounts.length === (h.labelNames?.length ?? -1) &&
+      h.labelCounts.every((n) => Number.isInteger(n) && n >= 0)
+    )
+  ) {
+    throw bad('labelCounts');
+  }
   return h as StoreHeader;
 }
 

@@ -11,6 +11,7 @@ import {
   StoreFormatError,
   StoreWriteError,
   WRITER_LOCK_FILE,
+  RECORD_CHECKSUM_BYTES,
   expectBoolean,
   expectKnownKeys,
   expectNonNegativeInteger,
@@ -100,6 +101,8 @@ export class StoreWriter {
   #dbs: StoreDatabases;
   #pending: Entry[] = [];
   #count = 0;
+  /** Records per label (labeled stores), committed in every checkpoint so a resume keeps it exact. */
+  #labelCounts: number[] | null = null;
   #rejected = 0;
   #position = 0;
   #recordsPerCommit: number;
@@ -126,6 +129,7 @@ export class StoreWriter {
     this.path = path;
     this.shape = [shape[0], shape[1], shape[2]];
     this.labelNames = labelNames;
+    this.#labelCounts = labelNames ? labelNames.map(() => 0) : null;
     this.#provenance = options.provenance ?? {};
     const mapSize = expectPositiveInteger('mapSize', options.mapSize ?? DEFAULT_MAP_SIZE);
     const settings: WriterSettings = { shape: [...this.shape], codec: this.codec.id, labelNames, jobId };
@@ -187,6 +191,7 @@ export class StoreWriter {
       throw invalidOption('record.label', `label below ${this.labelNames.length}`, record.label);
     }
     const index = this.#count++;
+    if (this.#labelCounts && record.label !== null) this.#labelCounts[record.label]!++;
     this.#pending.push([this.#dbs.records, recordKey(index), sealRecord(this.codec.encode(record))]);
     await this.#commitIfFull();
     return index;
@@ -203,7 +208,12 @@ export class StoreWriter {
   /** Commits pending records and rejects, with the checkpoint. */
   async flush(): Promise<void> {
     if (this.#failed) throw this.#failed;
-    const checkpoint: Checkpoint = { position: this.#position, records: this.#count, rejected: this.#rejected };
+    const checkpoint: Checkpoint = {
+      position: this.#position,
+      records: this.#count,
+      rejected: this.#rejected,
+      ...(this.#labelCounts ? { labelCounts: [...this.#labelCounts] } : {}),
+    };
     const batch = this.#pending;
     this.#pending = [];
     batch.push([this.#dbs.meta, Buffer.from(CHECKPOINT_KEY), packPlain(checkpoint)]);
@@ -230,6 +240,7 @@ export class StoreWriter {
       colorSpace: 'srgb',
       labelNames: this.labelNames,
       rejected: this.#rejected,
+      ...(this.#labelCounts ? { labelCounts: this.#labelCounts } : {}),
       provenance: {
         tool: '@imgstore/store',
         toolVersion: '0',
@@ -315,8 +326,20 @@ export class StoreWriter {
       );
     }
     this.#count = recordCount;
+    // A checkpoint of an earlier writer version has no label counts: recount what was committed.
+    if (this.#labelCounts) this.#labelCounts = checkpoint.labelCounts ?? this.#countLabels(recordCount);
     this.#rejected = rejectCount;
     this.#position = checkpoint.position;
+  }
+
+  #countLabels(records: number): number[] {
+    const counts = this.labelNames!.map(() => 0);
+    for (let i = 0; i < records; i++) {
+      const value = this.#dbs.records.getBinaryFast(recordKey(i));
+      const label = value ? this.codec.decode(value.subarray(RECORD_CHECKSUM_BYTES)).label : null;
+      if (label !== null && label < counts.length) counts[label]!++;
+    }
+    return counts;
   }
 
   #assertOpen(): void {

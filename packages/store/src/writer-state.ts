@@ -14,6 +14,8 @@ export interface Checkpoint {
   position: number;
   records: number;
   rejected: number;
+  /** Records per label so far (labeled stores); absent in checkpoints of earlier writers. */
+  labelCounts?: number[];
 }
 
 export const EMPTY_CHECKPOINT: Checkpoint = { position: 0, records: 0, rejected: 0 };
@@ -43,6 +45,7 @@ export function headerOfUnfinishedStore(path: string, settingsBytes: Uint8Array,
     colorSpace: 'srgb',
     labelNames: labelNames ?? null,
     rejected: checkpoint.rejected,
+    ...(checkpoint.labelCounts ? { labelCounts: checkpoint.labelCounts } : {}),
     provenance: { tool: '@imgstore/store', toolVersion: '0', createdAt: '' },
   };
 }

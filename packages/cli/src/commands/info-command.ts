@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { openStore } from '@imgstore/store';
+import { MANIFEST_FILE, type StoreHeader } from '@imgstore/core';
+import { openDataset, openStore } from '@imgstore/store';
 import { formatBytes } from '../format-bytes.js';
 import { storeSizeBytes } from '../store-size.js';
 
@@ -8,13 +11,30 @@ interface InfoFlags {
   rejects: boolean;
 }
 
+/** "ant 23 (33.3%), bee 23 (33.3%)": the label distribution, or the names alone when counts are not recorded. */
+function describeLabels(labelNames: string[] | null, labelCounts: number[] | null | undefined, total: number): string {
+  if (!labelNames) return 'none';
+  if (!labelCounts) return `${labelNames.length}: ${labelNames.join(', ')} (counts not recorded by this store's writer)`;
+  const pct = (n: number) => (total ? ((100 * n) / total).toFixed(1) : '0.0');
+  return `${labelNames.length}: ${labelNames.map((name, i) => `${name} ${labelCounts[i]} (${pct(labelCounts[i]!)}%)`).join(', ')}`;
+}
+
+function headerLines(header: StoreHeader): string[] {
+  const [h, w, c] = header.shape;
+  return [
+    `format      ${header.format} v${header.version}, codec ${header.codec}`,
+    `shape       ${h}×${w}×${c} ${header.dtype} ${header.layout} (${header.colorSpace})`,
+  ];
+}
+
 export function infoCommand(): Command {
   return new Command('info')
-    .description('Print a store header, its record count and size on disk')
-    .argument('<store>', 'store folder')
+    .description('Print a store (or sharded dataset) header, record count, label distribution and size on disk')
+    .argument('<store>', `store folder, or a dataset folder holding ${MANIFEST_FILE}`)
     .option('--json', 'print machine-readable JSON', false)
     .option('--rejects', 'also list the inputs the conversion rejected, with reasons', false)
     .action(async (path: string, flags: InfoFlags) => {
+      if (existsSync(join(path, MANIFEST_FILE))) return datasetInfo(path, flags);
       const store = openStore(path);
       try {
         const { header } = store;
@@ -24,14 +44,12 @@ export function infoCommand(): Command {
           console.log(JSON.stringify({ path, records: store.length, bytes, header, ...(rejects ? { rejects } : {}) }, null, 2));
           return;
         }
-        const [h, w, c] = header.shape;
         const lines = [
           `store       ${path}`,
-          `format      ${header.format} v${header.version}, codec ${header.codec}`,
+          ...headerLines(header),
           `records     ${store.length}`,
           `rejected    ${header.rejected}`,
-          `shape       ${h}×${w}×${c} ${header.dtype} ${header.layout} (${header.colorSpace})`,
-          `labels      ${header.labelNames ? `${header.labelNames.length}: ${header.labelNames.join(', ')}` : 'none'}`,
+          `labels      ${describeLabels(header.labelNames, header.labelCounts, store.length)}`,
           `size        ${formatBytes(bytes)} (${store.length ? formatBytes(bytes / store.length) : '0 B'} per record)`,
           `created     ${header.provenance.createdAt} by ${header.provenance.tool} ${header.provenance.toolVersion}`,
         ];
@@ -42,4 +60,33 @@ export function infoCommand(): Command {
         await store.close();
       }
     });
+}
+
+async function datasetInfo(path: string, flags: InfoFlags): Promise<void> {
+  const dataset = openDataset(path);
+  try {
+    const shards = dataset.shards.map((s) => ({ path: s.path, records: s.length, rejected: s.header.rejected, bytes: storeSizeBytes(s.path) }));
+    const bytes = shards.reduce((n, s) => n + s.bytes, 0);
+    const rejects = flags.rejects ? dataset.rejects() : undefined;
+    if (flags.json) {
+      const summary = { path, records: dataset.length, bytes, labelNames: dataset.labelNames, labelCounts: dataset.labelCounts, shards };
+      console.log(JSON.stringify({ ...summary, ...(rejects ? { rejects } : {}) }, null, 2));
+      return;
+    }
+    const rejected = shards.reduce((n, s) => n + s.rejected, 0);
+    console.log(
+      [
+        `dataset     ${path} (${shards.length} shards)`,
+        ...headerLines(dataset.shards[0]!.header),
+        `records     ${dataset.length}`,
+        `rejected    ${rejected}`,
+        `labels      ${describeLabels(dataset.labelNames, dataset.labelCounts, dataset.length)}`,
+        `size        ${formatBytes(bytes)} (${dataset.length ? formatBytes(bytes / dataset.length) : '0 B'} per record)`,
+        ...shards.map((s, i) => `  shard ${i}  ${s.records} records, ${s.rejected} rejected, ${formatBytes(s.bytes)}`),
+      ].join('\n'),
+    );
+    if (rejects) for (const r of rejects) console.log(`  rejected ${r.name}: ${r.reason}`);
+  } finally {
+    await dataset.close();
+  }
 }
