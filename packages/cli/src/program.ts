@@ -5,6 +5,7 @@ import { convertCommand } from './commands/convert-command.js';
 import { infoCommand } from './commands/info-command.js';
 import { verifyCommand } from './commands/verify-command.js';
 import { manifestCommand } from './commands/manifest-command.js';
+import { benchCommand } from './commands/bench-command.js';
 import { CliExit } from './cli-exit.js';
 
 /** Exit codes: 0 success, 1 failure (bad input, damaged store, rejects under --strict), 2 usage error. */
@@ -14,7 +15,7 @@ export function createProgram(): Command {
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)');
-  for (const command of [convertCommand(), infoCommand(), verifyCommand(), manifestCommand()]) {
+  for (const command of [convertCommand(), infoCommand(), verifyCommand(), manifestCommand(), benchCommand()]) {
     program.addCommand(command.version(version, '-v, --version').showHelpAfterError('(run with --help for usage)'));
   }
   program.exitOverride();
