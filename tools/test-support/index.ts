@@ -40,6 +40,17 @@ export async function makeImage(
   return image.toFormat(format).toBuffer();
 }
 
+/** Pseudo-random pixels, different for every seed: a record's bytes can then be found in data.mdb. */
+export function uniquePixels(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = (seed + 1) * 2654435761;
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
 export interface RunResult {
   code: number | null;
   stdout: string;
@@ -54,13 +65,15 @@ export function runImgstore(args: string[], options: { cwd?: string; env?: NodeJ
 export function runProcess(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     let stdout = '';
     let stderr = '';

@@ -4,22 +4,14 @@ import { join } from 'node:path';
 import { StoreDamagedError, type Sample } from '@imgstore/core';
 import { createStoreWriter, openStore, type StoreReader } from '@imgstore/store';
 import { DataLoader, SafeDataset, type SkippedSample } from '@imgstore/dataset';
-import { makeTempDir } from '../test-support/index.js';
+import { makeTempDir, uniquePixels } from '../test-support/index.js';
+
+const pixels = (seed: number) => uniquePixels(32 * 32 * 3, seed);
 
 // A real store with bits flipped in data.mdb inside two records: every read path reports them by index.
 const COUNT = 12;
 const DAMAGED = [3, 8];
 const shape: [number, number, number] = [32, 32, 3];
-
-function pixels(seed: number): Uint8Array {
-  const out = new Uint8Array(32 * 32 * 3);
-  let x = (seed + 7) * 2654435761;
-  for (let i = 0; i < out.length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 let tmp: ReturnType<typeof makeTempDir>;
 let path: string;

@@ -4,21 +4,12 @@ import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { createStoreWriter, recordKey } from '@imgstore/store';
-import { cliBin, makeTempDir, runImgstore } from '../../../tools/test-support/index.js';
+import { cliBin, makeTempDir, runImgstore, uniquePixels } from '../../../tools/test-support/index.js';
+
+const pixels = (seed: number) => uniquePixels(32 * 32 * 3, seed);
 
 const COUNT = 40;
 const shape: [number, number, number] = [32, 32, 3];
-
-/** Pixels unique per record, so a record's bytes can be found in data.mdb. */
-function pixels(seed: number): Uint8Array {
-  const out = new Uint8Array(32 * 32 * 3);
-  let x = (seed + 1) * 2654435761;
-  for (let i = 0; i < out.length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 let tmp: ReturnType<typeof makeTempDir>;
 let pristine: string;

@@ -133,15 +133,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   }
 
   #decode(index: number, decode: (bytes: Uint8Array, limits?: DecodeLimits) => SampleRecord): SampleRecord {
-    if (!isValidIndex(index, this.header.count)) {
-      throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
-    }
-    if (this.#closed) throw new ImgstoreError('ERR_IMGSTORE_READER_CLOSED', `Store reader for ${this.path} is closed`);
-    writeRecordKey(this.#key, index);
-    // getBinaryFast returns lmdb-js's shared buffer (small values; the next read overwrites it) or a
-    // view into the memory map (large values): either way it is checked and decoded right here.
-    const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
-    if (value === undefined) throw this.#missing(index);
+    // A view that the next read overwrites: checked and decoded right here.
+    const value = this.getStoredView(index);
     const verified = this.#verified;
     const payload = openRecord(value, verified === null || verified[index] === 0);
     if (typeof payload === 'string') throw this.#damaged(index, `is damaged: ${payload}`);
@@ -180,12 +173,14 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /**
    * The stored bytes of record `index` (checksum envelope and codec payload), unchecked, as a view that
-   * the next read in this thread may overwrite: for tooling and benchmarks that must not copy.
+   * the next read in this thread may overwrite: lmdb-js's shared buffer for small values, a view into
+   * the memory map for large ones. For tooling and benchmarks that must not copy.
    */
   getStoredView(index: number): Uint8Array {
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
+    if (this.#closed) throw new ImgstoreError('ERR_IMGSTORE_READER_CLOSED', `Store reader for ${this.path} is closed`);
     writeRecordKey(this.#key, index);
     const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
     if (value === undefined) throw this.#missing(index);
@@ -194,13 +189,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */
   getStoredBytes(index: number): Buffer {
-    if (!isValidIndex(index, this.header.count)) {
-      throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
-    }
-    writeRecordKey(this.#key, index);
-    const value = this.#dbs.records.getBinary(this.#key, this.#read);
-    if (value === undefined) throw this.#missing(index);
-    return value;
+    return Buffer.from(this.getStoredView(index));
   }
 
   *[Symbol.iterator](): Iterator<Sample> {

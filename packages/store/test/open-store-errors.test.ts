@@ -20,7 +20,7 @@ import {
   recordKey,
   sealRecord,
 } from '@imgstore/store';
-import { makeTempDir } from '../../../tools/test-support/index.js';
+import { makeTempDir, uniquePixels } from '../../../tools/test-support/index.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
 beforeEach(() => {
@@ -30,16 +30,6 @@ afterEach(() => tmp.cleanup());
 
 const shape = [2, 2, 3] as const;
 const pixels = (i: number) => new Uint8Array(12).fill(i);
-/** Pixels that are unique per seed, so a record's bytes can be found in the data file. */
-function randomPixels(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed + 1) * 2654435761;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 async function writeStore(
   path: string,
@@ -50,7 +40,7 @@ async function writeStore(
   const writer = createStoreWriter(path, { shape: recordShape, ...(options.codec ? { codec: options.codec } : {}) });
   const bytes = recordShape[0] * recordShape[1] * recordShape[2];
   for (let i = 0; i < count; i++) {
-    const data = bytes === 12 ? pixels(i) : randomPixels(bytes, i);
+    const data = bytes === 12 ? pixels(i) : uniquePixels(bytes, i);
     await writer.append({ name: `${i}.png`, label: null, shape: recordShape, dtype: 'uint8', data });
   }
   if (options.finish === false) await writer.close();
@@ -194,7 +184,7 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
     const dataFile = join(path, 'data.mdb');
     const pristine = readFileSync(dataFile);
     for (const [index, offsetInPixels, bit] of [[0, 0, 0], [3, 1500, 7], [7, 3071, 3], [11, 2048, 5]] as const) {
-      const at = pristine.indexOf(Buffer.from(randomPixels(3072, index)));
+      const at = pristine.indexOf(Buffer.from(uniquePixels(3072, index)));
       expect(at).toBeGreaterThan(0);
       const damaged = Buffer.from(pristine);
       damaged.writeUInt8(damaged.readUInt8(at + offsetInPixels) ^ (1 << bit), at + offsetInPixels);
@@ -210,7 +200,7 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
       expect((caught as StoreDamagedError).index).toBe(index);
       expect((caught as Error).message).toContain(`record ${index} (key ${recordKey(index).toString('hex')}) is damaged: checksum mismatch`);
       const other = (index + 1) % 12;
-      expect(Buffer.from(store.get(other).data)).toEqual(Buffer.from(randomPixels(3072, other)));
+      expect(Buffer.from(store.get(other).data)).toEqual(Buffer.from(uniquePixels(3072, other)));
       await store.close();
     }
   });
@@ -239,7 +229,7 @@ describe('damaged records give a StoreDamagedError naming store, index and key',
 
   it('the checksum is zlib CRC-32, computed by the SIMD implementation here, on views at any offset', () => {
     expect(crc32Implementation).toBe('@node-rs/crc32');
-    const bytes = randomPixels(200_003, 9);
+    const bytes = uniquePixels(200_003, 9);
     for (const [start, end] of [[0, 0], [0, 1], [1, 200_003], [7, 196_615], [4096, 4097]] as const) {
       const view = bytes.subarray(start, end);
       expect(crc32(view)).toBe(zlibCrc32(view));

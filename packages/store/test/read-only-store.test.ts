@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createStoreWriter, openStore, type StoreReader } from '@imgstore/store';
-import { makeTempDir, repoRoot } from '../../../tools/test-support/index.js';
+import { makeTempDir, repoRoot, runProcess } from '../../../tools/test-support/index.js';
 
 // Reads a whole store in its own process and prints its length and a digest of every name and pixel.
 const READER = `
@@ -27,21 +26,9 @@ function digestOf(store: StoreReader): string {
 }
 
 /** Runs READER on `path`; `unprivileged`: as user nobody when this process is root (root ignores file modes). */
-function readInChild(path: string, unprivileged: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function readInChild(path: string, unprivileged: boolean) {
   const asNobody = unprivileged && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', READER, storeModule, path], {
-      cwd: tmpdir(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...asNobody,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, ['--input-type=module', '-e', READER, storeModule, path], { cwd: tmpdir(), ...asNobody });
 }
 
 let tmp: ReturnType<typeof makeTempDir>;
