@@ -6,3 +6,6 @@ export { parseSize } from './parse-size.js';
 export { createProgram, runCli } from './program.js';
 export { shardRange, checkShardSpec } from './shard-range.js';
 export type { ShardRange, ShardSpec } from './shard-range.js';
+export { exportStore } from './export-store.js';
+export type { ExportStoreOptions, ExportSummary } from './export-store.js';
+export { exportPath, isInside } from './export-path.js';

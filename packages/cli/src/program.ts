@@ -6,6 +6,8 @@ import { infoCommand } from './commands/info-command.js';
 import { verifyCommand } from './commands/verify-command.js';
 import { manifestCommand } from './commands/manifest-command.js';
 import { benchCommand } from './commands/bench-command.js';
+import { previewCommand } from './commands/preview-command.js';
+import { exportCommand } from './commands/export-command.js';
 import { CliExit } from './cli-exit.js';
 
 /** Exit codes: 0 success, 1 failure (bad input, damaged store, rejects under --strict), 2 usage error. */
@@ -15,7 +17,7 @@ export function createProgram(): Command {
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)');
-  for (const command of [convertCommand(), infoCommand(), verifyCommand(), manifestCommand(), benchCommand()]) {
+  for (const command of [convertCommand(), infoCommand(), verifyCommand(), manifestCommand(), benchCommand(), previewCommand(), exportCommand()]) {
     program.addCommand(command.version(version, '-v, --version').showHelpAfterError('(run with --help for usage)'));
   }
   program.exitOverride();
