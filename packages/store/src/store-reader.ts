@@ -184,7 +184,9 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     writeRecordKey(this.#key, index);
     const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
     if (value === undefined) throw this.#missing(index);
-    return value;
+    // lmdb-js's reusable buffer for small values reports the value's size through an overridden
+    // `length`; a subarray makes a plain view of exactly the value, safe to copy or slice.
+    return value.subarray(0, value.length);
   }
 
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */

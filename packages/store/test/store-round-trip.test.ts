@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StoreExistsError, StoreWriteError, InvalidOptionError, type SampleRecord } from '@imgstore/core';
-import { createStoreWriter, openStore } from '@imgstore/store';
+import { createStoreWriter, openStore, sealRecord } from '@imgstore/store';
 import { makeTempDir } from '../../../tools/test-support/index.js';
 
 function record(i: number, shape: [number, number, number] = [6, 5, 3]): SampleRecord {
@@ -47,6 +47,22 @@ describe.each(['lz4', 'raw'])('store round trip with codec %s', (codec) => {
 });
 
 describe('StoreWriter', () => {
+  it('getStoredBytes / getStoredView give exactly the sealed value, small values (lmdb-js shared buffer) included', async () => {
+    for (const codec of ['raw', 'lz4']) {
+      const path = join(tmp.dir, `stored-${codec}.lmdb`);
+      const writer = createStoreWriter(path, { shape: [6, 5, 3], codec });
+      for (let i = 0; i < 3; i++) await writer.append(record(i));
+      await writer.finish();
+      const store = openStore(path);
+      for (let i = 0; i < 3; i++) {
+        const expected = sealRecord(store.codec.encode(record(i)));
+        expect(store.getStoredBytes(i).equals(expected)).toBe(true);
+        expect(Buffer.from(store.getStoredView(i)).equals(expected)).toBe(true);
+      }
+      await store.close();
+    }
+  });
+
   it('refuses an existing store unless overwrite is set, then replaces it', async () => {
     const path = join(tmp.dir, 's');
     const first = createStoreWriter(path, { shape: [6, 5, 3] });
