@@ -10,7 +10,7 @@ import {
   type RejectRecord,
   type StoreHeader,
 } from '@imgstore/core';
-import { checkDecodeOptions, decodeImage, type Fit, type RawImage } from '@imgstore/image';
+import { checkDecodeOptions, decodeImage, type Channels, type Fit, type RawImage } from '@imgstore/image';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
@@ -35,6 +35,8 @@ export interface ConvertFolderOptions {
   concurrency?: number;
   /** Inputs with more pixels are rejected before decoding. Default: sharp's 268,402,689. */
   limitInputPixels?: number;
+  /** 3: RGB (default), 1: grey, 4: RGBA. */
+  channels?: Channels;
   /**
    * Continue an unfinished conversion into `output` (killed, interrupted, crashed): inputs already
    * committed are skipped without decoding; the result equals an uninterrupted run. A complete store is
@@ -84,6 +86,7 @@ const KNOWN = [
   'codec',
   'concurrency',
   'limitInputPixels',
+  'channels',
   'resume',
   'shard',
   'signal',
@@ -104,6 +107,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     height: options.height ?? 256,
     fit: options.fit ?? 'cover',
     ...(options.limitInputPixels === undefined ? {} : { limitInputPixels: options.limitInputPixels }),
+    ...(options.channels === undefined ? {} : { channels: options.channels }),
   });
   const concurrency = expectPositiveInteger('concurrency', options.concurrency ?? Math.max(2, availableParallelism() * 2));
   const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
@@ -119,13 +123,14 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     if (complete) return complete;
   }
   const writer = createStoreWriter(options.output, {
-    shape: [decodeOptions.height, decodeOptions.width, 3],
+    shape: [decodeOptions.height, decodeOptions.width, decodeOptions.channels],
     labelNames: scan.labelNames,
     overwrite,
     resume,
     // Everything that decides the records: a resume with other inputs or settings is refused.
     jobId:
       `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}` +
+      (decodeOptions.channels === 3 ? '' : ` channels=${decodeOptions.channels}`) +
       (shard ? ` shard=${shard.index}/${shard.count}` : ''),
     ...(options.codec === undefined ? {} : { codec: options.codec }),
     provenance: {
@@ -135,6 +140,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       settings: {
         size: [decodeOptions.width, decodeOptions.height],
         fit: decodeOptions.fit,
+        channels: decodeOptions.channels,
         layout: scan.layout,
         ...(shard ? { shard: { ...shard, firstInput: range.first, inputs: range.inputs, folderInputs: scan.count } } : {}),
       },

@@ -51,4 +51,28 @@ describe('round trip on the bundled photos', () => {
       await reader.close();
     }
   });
+
+  // --channels: grey is sharp's b-w conversion, RGBA keeps the input's alpha (255 where it has none).
+  it.each([
+    [1, (image: sharp.Sharp) => image.removeAlpha().toColourspace('b-w')],
+    [4, (image: sharp.Sharp) => image.toColourspace('srgb').ensureAlpha(1)],
+  ] as const)('--channels %i: every pixel equals sharp\'s own conversion', async (channels, convert) => {
+    const store = join(tmp.dir, `channels-${channels}.lmdb`);
+    const run = await runImgstore(['convert', samplesDir, store, '--size', '24x20', '--channels', String(channels), '-q']);
+    expect(run.code, run.stderr).toBe(0);
+    const reader = openStore(store);
+    try {
+      expect(reader.header.shape).toEqual([20, 24, channels]);
+      let withAlpha = 0;
+      for (const sample of reader) {
+        const resized = sharp(join(samplesDir, sample.name), { autoOrient: true }).resize(24, 20, { fit: 'cover' });
+        const expected = await convert(resized).raw({ depth: 'uchar' }).toBuffer();
+        expect(Buffer.from(sample.data).equals(expected), sample.name).toBe(true);
+        if (channels === 4 && sample.data.some((v, i) => i % 4 === 3 && v < 255)) withAlpha++;
+      }
+      if (channels === 4) expect(withAlpha).toBe(1); // objects/cups-2-rgba.png keeps its alpha gradient
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -26,9 +26,19 @@ export interface DecodeImageOptions {
   fit?: Fit;
   /** Inputs with more pixels than this are rejected from their header, before decoding. Default 268,402,689. */
   limitInputPixels?: number;
+  /** 3: RGB (default); 1: grey (luminance); 4: RGBA (alpha 255 where the input has none). */
+  channels?: Channels;
 }
 
-const KNOWN = ['width', 'height', 'fit', 'limitInputPixels'];
+export const CHANNELS = [1, 3, 4] as const;
+export type Channels = (typeof CHANNELS)[number];
+
+const KNOWN = ['width', 'height', 'fit', 'limitInputPixels', 'channels'];
+
+function checkChannels(value: unknown): Channels {
+  if (!(CHANNELS as readonly unknown[]).includes(value)) throw invalidOption('channels', 'one of 1, 3, 4', value);
+  return value as Channels;
+}
 
 /** Checks decode options once, so that a conversion loop can reuse them. */
 export function checkDecodeOptions(options: DecodeImageOptions): Required<DecodeImageOptions> {
@@ -39,6 +49,7 @@ export function checkDecodeOptions(options: DecodeImageOptions): Required<Decode
     height: expectPositiveInteger('height', options.height),
     fit: expectOneOf('fit', options.fit ?? 'cover', FITS),
     limitInputPixels: expectPositiveInteger('limitInputPixels', options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS),
+    channels: checkChannels(options.channels ?? 3),
   };
 }
 
@@ -50,23 +61,28 @@ export function checkDecodeOptions(options: DecodeImageOptions): Required<Decode
  * oversized inputs.
  */
 export async function decodeImage(input: string | Uint8Array, options: DecodeImageOptions): Promise<RawImage> {
-  const { width, height, fit, limitInputPixels } = checkDecodeOptions(options);
+  const { width, height, fit, limitInputPixels, channels } = checkDecodeOptions(options);
   const source = typeof input === 'string' ? input : `buffer of ${input.length} bytes`;
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw invalidOption('input', 'file path or Uint8Array', input);
   }
   try {
     if (typeof input === 'string') await checkInputFile(input);
-    const { data, info } = await sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels })
-      .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== width || info.height !== height) {
-      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+    const resized = sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels }).resize(width, height, {
+      fit,
+      background: { r: 0, g: 0, b: 0, alpha: 1 },
+    });
+    const converted =
+      channels === 1
+        ? resized.removeAlpha().toColourspace('b-w')
+        : channels === 4
+          ? resized.toColourspace('srgb').ensureAlpha(1)
+          : resized.removeAlpha().toColourspace('srgb');
+    const { data, info } = await converted.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== channels || info.width !== width || info.height !== height) {
+      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×${channels}`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 3 };
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels };
   } catch (cause) {
     throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeDecodeError(cause)}`, { cause });
   }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { FITS, type Fit } from '@imgstore/image';
+import { CHANNELS, FITS, type Channels, type Fit } from '@imgstore/image';
 import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
 import { shardStoreName } from '@imgstore/store';
 import { convertFolder } from '../convert-folder.js';
@@ -42,6 +42,7 @@ interface ConvertFlags {
   progressInterval: number;
   shardIndex?: number;
   shardCount?: number;
+  channels: string;
 }
 
 /** The command line to finish an interrupted run: the same arguments, with --resume. */
@@ -81,6 +82,7 @@ export function convertCommand(): Command {
     .option('-s, --size <WxH>', 'output size, WIDTHxHEIGHT or one number for a square', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
     .addOption(new Option('--codec <id>', 'record codec').choices(defaultCodecs.ids()).default(DEFAULT_CODEC_ID))
+    .addOption(new Option('--channels <n>', 'stored channels: 3 RGB, 1 grey, 4 RGBA').choices(CHANNELS.map(String)).default('3'))
     .addOption(new Option('--overwrite', 'replace an existing store at <store>').default(false).conflicts('resume'))
     .option('--resume', 'finish an interrupted conversion into <store> (same folder and options); committed inputs are not decoded again', false)
     .option('-j, --concurrency <n>', 'images decoded at once (default: 2 × CPUs)', positiveInt('--concurrency'))
@@ -94,7 +96,8 @@ export function convertCommand(): Command {
       'after',
       `
 Inputs are recognised by content (JPEG, PNG, WebP, GIF, TIFF, AVIF), EXIF orientation is applied,
-and every sample is stored as RGB uint8 (HWC). Corrupt or non-image files are listed and skipped,
+and every sample is stored as RGB uint8 (HWC), or grey / RGBA with --channels 1 / 4. Corrupt or
+non-image files are listed and skipped,
 never stored. Hidden files and folders (names starting with ".") are ignored.
 
 Examples:
@@ -126,6 +129,7 @@ Examples:
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
+        channels: Number(flags.channels) as Channels,
         ...(progress ? { onProgress: (p) => progress.update(p.done, p.total, p.rejected) } : {}),
       })
         .catch((error: unknown) => {
