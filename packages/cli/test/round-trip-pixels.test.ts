@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { openStore } from '@imgstore/store';
 import { makeTempDir, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
 
@@ -54,8 +54,8 @@ describe('round trip on the bundled photos', () => {
 
   // --channels: grey is sharp's b-w conversion, RGBA keeps the input's alpha (255 where it has none).
   it.each([
-    [1, (image: sharp.Sharp) => image.removeAlpha().toColourspace('b-w')],
-    [4, (image: sharp.Sharp) => image.toColourspace('srgb').ensureAlpha(1)],
+    [1, (image: Sharp) => image.removeAlpha().toColourspace('b-w')],
+    [4, (image: Sharp) => image.toColourspace('srgb').ensureAlpha(1)],
   ] as const)('--channels %i: every pixel equals sharp\'s own conversion', async (channels, convert) => {
     const store = join(tmp.dir, `channels-${channels}.lmdb`);
     const run = await runImgstore(['convert', samplesDir, store, '--size', '24x20', '--channels', String(channels), '-q']);
