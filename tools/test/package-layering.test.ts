@@ -6,7 +6,8 @@ import { repoRoot } from '../test-support/index.js';
 /** DESIGN.md's table: what each package may depend on at run time. */
 const allowed: Record<string, string[]> = {
   core: [],
-  image: ['@imgstore/core', 'sharp'],
+  // image also provides the "jpeg" codec: records framed by @imgstore/codec, pixels by libjpeg-turbo.
+  image: ['@imgstore/core', '@imgstore/codec', 'sharp', '@julusian/jpeg-turbo'],
   codec: ['@imgstore/core', 'msgpackr', 'lz4-napi'],
   store: ['@imgstore/core', '@imgstore/codec', 'lmdb'],
   dataset: ['@imgstore/core'],

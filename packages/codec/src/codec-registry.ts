@@ -31,13 +31,24 @@ export class CodecRegistry {
   /** The codec registered under `id`; throws UnknownCodecError listing the registered ids. */
   get(id: string): Codec {
     const codec = this.#codecs.get(id);
-    if (!codec) throw new UnknownCodecError(id, this.ids());
+    if (!codec) throw new UnknownCodecError(id, this.ids(), providerHint(id));
     return codec;
   }
 
   ids(): string[] {
     return [...this.#codecs.keys()];
   }
+}
+
+/** Codecs that other imgstore packages provide (they need more than this package's dependencies). */
+const PROVIDED_ELSEWHERE: Record<string, string> = {
+  jpeg:
+    'Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore/image: install it (npm install @imgstore/image), ' +
+    'then call its registerImageCodecs() before opening the store',
+};
+
+function providerHint(id: string): string | undefined {
+  return Object.hasOwn(PROVIDED_ELSEWHERE, id) ? PROVIDED_ELSEWHERE[id] : undefined;
 }
 
 /** The id new stores are written with unless told otherwise: raw reads ~10× faster than lz4 for ~5–13% more bytes on photos. */

@@ -33,11 +33,22 @@ function fail(source: string, what: string): never {
 }
 
 function checkRecord(value: unknown, source: string): SampleRecord {
+  const { name, label, shape, dtype, data } = checkRecordFields(value, source, 'data');
+  const expected = shapeByteLength(shape);
+  if (data.length !== expected) {
+    fail(source, `field "data" has ${data.length} bytes but shape ${JSON.stringify(shape)} needs ${expected}`);
+  }
+  return { name, label, shape, dtype, data };
+}
+
+/** Checks a record map's name, label, shape, dtype and its binary `field`; the caller checks the bytes. */
+function checkRecordFields(value: unknown, source: string, field: string): SampleRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, 'expected a msgpack map');
   // msgpackr renames a `__proto__` key to `__proto_` so it cannot reach Object.prototype; a record with
   // either is crafted, not written by any imgstore writer, and is refused.
   if (Object.hasOwn(value, '__proto_') || Object.hasOwn(value, '__proto__')) fail(source, 'forbidden key "__proto__"');
-  const { name, label, shape, dtype, data } = value as Record<string, unknown>;
+  const { name, label, shape, dtype } = value as Record<string, unknown>;
+  const data = Object.hasOwn(value, field) ? (value as Record<string, unknown>)[field] : undefined;
   if (typeof name !== 'string') fail(source, 'field "name" is not a string');
   if (label !== null && !(typeof label === 'number' && Number.isInteger(label) && label >= 0)) {
     fail(source, 'field "label" is neither null nor a non-negative integer');
@@ -50,10 +61,33 @@ function checkRecord(value: unknown, source: string): SampleRecord {
     fail(source, 'field "shape" is not three positive integers');
   }
   if (dtype !== 'uint8') fail(source, `field "dtype" is ${JSON.stringify(dtype)}, expected "uint8"`);
-  if (!(data instanceof Uint8Array)) fail(source, 'field "data" is not binary');
-  const expected = shapeByteLength(shape as unknown as Shape);
-  if (data.length !== expected) {
-    fail(source, `field "data" has ${data.length} bytes but shape ${JSON.stringify(shape)} needs ${expected}`);
-  }
+  if (!(data instanceof Uint8Array)) fail(source, `field "${field}" is not binary`);
   return { name, label: label as number | null, shape: shape as unknown as Shape, dtype, data };
+}
+
+/**
+ * For codecs that store pixels in another form (an encoded image, a compressed block): the same msgpack
+ * map as a plain record, with the pixels' encoded bytes under `field` (e.g. "jpeg") instead of "data".
+ */
+export function packEncodedRecord(record: Omit<SampleRecord, 'data'>, field: string, payload: Uint8Array): Uint8Array {
+  return packPlain({
+    name: record.name,
+    label: record.label,
+    shape: [record.shape[0], record.shape[1], record.shape[2]],
+    dtype: record.dtype,
+    [field]: payload,
+  });
+}
+
+/** Parses and checks a record written by `packEncodedRecord`; `data` is the view of `field`'s bytes. */
+export function unpackEncodedRecord(bytes: Uint8Array, field: string, source = 'record'): SampleRecord {
+  let value: unknown;
+  try {
+    value = unpackPlain(bytes);
+  } catch (cause) {
+    throw new DecodeFailedError(source, `Cannot decode ${source}: malformed msgpack (${(cause as Error).message})`, {
+      cause,
+    });
+  }
+  return checkRecordFields(value, source, field);
 }

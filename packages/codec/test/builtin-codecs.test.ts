@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeCodecContract } from './codec-contract.js';
+import { describeCodecContract } from '../../../tools/test-support/codec-contract.js';
 import { DecodeFailedError } from '@imgstore/core';
 import { lz4Codec, packRecord, rawCodec } from '@imgstore/codec';
 

@@ -2,17 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvalidOptionError, UnknownCodecError, type Codec } from '@imgstore/core';
 import { CodecRegistry, DEFAULT_CODEC_ID, defaultCodecs, getCodec, lz4Codec, packRecord, rawCodec, unpackRecord } from '@imgstore/codec';
-import { describeCodecContract } from './codec-contract.js';
+import { describeCodecContract } from '../../../tools/test-support/codec-contract.js';
 
 // A user-defined codec, written in this file: msgpack record, gzip-compressed.
 const gzipCodec: Codec = {
   id: 'test-gzip',
   description: 'msgpack record, gzip',
   encode: (record) => gzipSync(packRecord(record)),
-  decode: (bytes) => {
+  decode: (bytes, limits) => {
     let plain: Buffer;
     try {
-      plain = gunzipSync(bytes);
+      // A decompressing codec refuses output beyond the reader's limits before producing it.
+      plain = gunzipSync(bytes, limits ? { maxOutputLength: limits.maxDecodedBytes } : {});
     } catch (cause) {
       return unpackRecord(new Uint8Array(0), `gzip record (${(cause as Error).message})`);
     }
@@ -34,6 +35,12 @@ describe('CodecRegistry', () => {
     const registry = new CodecRegistry([lz4Codec]);
     expect(() => registry.get('zstd')).toThrow(UnknownCodecError);
     expect(() => registry.get('zstd')).toThrow('Unknown codec "zstd"; registered codecs: lz4');
+  });
+
+  it('says which package provides a codec that lives outside this one', () => {
+    expect(() => new CodecRegistry([rawCodec]).get('jpeg')).toThrow(
+      /Unknown codec "jpeg"; registered codecs: raw\. Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore\/image: install it .*registerImageCodecs\(\)/,
+    );
   });
 
   it('registers a user codec, and refuses a different codec under a taken id', () => {

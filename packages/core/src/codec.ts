@@ -1,4 +1,4 @@
-import type { SampleRecord } from './sample.js';
+import type { SampleRecord, Shape } from './sample.js';
 
 /** What a reader allows a codec to produce, from the store header: decoders refuse more before allocating. */
 export interface DecodeLimits {
@@ -31,4 +31,29 @@ export interface Codec {
    * pixels straight into a batch use it to save a copy per sample.
    */
   decodeView?(bytes: Uint8Array, limits?: DecodeLimits): SampleRecord;
+  /**
+   * Optional: decodes the pixels straight into `target` at `offset` (exactly the record's shape in bytes)
+   * and returns the rest of the record with `data` left out. Codecs that decompress or decode images use
+   * it to write into a batch with no intermediate buffer. `target` is untouched beyond those bytes.
+   */
+  decodeInto?(bytes: Uint8Array, target: Uint8Array, offset: number, limits?: DecodeLimits): Omit<SampleRecord, 'data'>;
+  /**
+   * Where worker threads load this codec from: a module URL or path whose exports include it. Codecs
+   * that are not built into @imgstore/codec set it so that a DataLoader's workers can read their stores.
+   */
+  readonly module?: string;
+  /** Optional: throws InvalidOptionError when this codec cannot store records of `shape` (writers ask first). */
+  checkShape?(shape: Shape): void;
+}
+
+/** True when `value` has a codec's shape (id, encode, decode): for modules that export codecs. */
+export function isCodec(value: unknown): value is Codec {
+  const codec = value as Partial<Codec> | null;
+  return (
+    typeof codec === 'object' &&
+    codec !== null &&
+    typeof codec.id === 'string' &&
+    typeof codec.encode === 'function' &&
+    typeof codec.decode === 'function'
+  );
 }

@@ -32,7 +32,7 @@ export { isValidIndex } from './dataset.js';
 export type { Dataset, DatasetSource, ReopenableDataset, SampleInfo, DirectReadDataset } from './dataset.js';
 
 export type { Codec, DecodeLimits } from './codec.js';
-export { RECORD_OVERHEAD_BYTES } from './codec.js';
+export { RECORD_OVERHEAD_BYTES, isCodec } from './codec.js';
 
 export {
   FORMAT_NAME,

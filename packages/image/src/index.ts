@@ -3,3 +3,5 @@ export type { DecodeImageOptions, Fit, Channels } from './decode-image.js';
 export type { RawImage } from '@imgstore/core';
 export { encodeImage, renderContactSheet, ENCODE_FORMATS, FORMAT_EXTENSIONS, CAPTION_HEIGHT } from './encode-image.js';
 export type { EncodeFormat, ContactSheetTile, ContactSheetOptions } from './encode-image.js';
+export { createJpegCodec, jpegCodec, registerImageCodecs, DEFAULT_JPEG_QUALITY, JPEG_FIELD } from './jpeg-codec.js';
+export type { JpegCodecOptions } from './jpeg-codec.js';

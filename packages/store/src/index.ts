@@ -1,4 +1,4 @@
-export { openStore, StoreReader, VERIFY_MODES } from './store-reader.js';
+export { openStore, openStoreWithCodecModule, StoreReader, VERIFY_MODES } from './store-reader.js';
 export type { OpenStoreOptions, VerifyMode } from './store-reader.js';
 export { createStoreWriter, StoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
 export type { StoreWriterOptions } from './store-writer.js';
@@ -14,5 +14,6 @@ export { verifyStore } from './verify-store.js';
 export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';
 export { buildManifest, writeManifest, readManifest, shardStoreName } from './dataset-manifest.js';
 export type { DatasetManifest, ManifestShard } from './dataset-manifest.js';
-export { openDataset, ShardedDataset } from './sharded-dataset.js';
+export { openDataset, openDatasetWithCodecModule, ShardedDataset } from './sharded-dataset.js';
+export { registerCodecsFrom } from './codec-module.js';
 export type { OpenDatasetOptions } from './sharded-dataset.js';

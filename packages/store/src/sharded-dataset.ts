@@ -16,6 +16,7 @@ import {
 } from '@imgstore/core';
 import { readManifest, type DatasetManifest } from './dataset-manifest.js';
 import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
+import { registerCodecsFrom } from './codec-module.js';
 
 export type OpenDatasetOptions = Omit<OpenStoreOptions, 'allowIncomplete'>;
 
@@ -89,12 +90,20 @@ export class ShardedDataset implements ReopenableDataset<Sample>, DirectReadData
   }
 
   toSource(): DatasetSource {
-    return { module: import.meta.url, factory: 'openDataset', args: [resolve(this.path), this.#options] };
+    const codecModule = this.shards[0]?.codec.module;
+    if (codecModule === undefined) return { module: import.meta.url, factory: 'openDataset', args: [resolve(this.path), this.#options] };
+    return { module: import.meta.url, factory: 'openDatasetWithCodecModule', args: [codecModule, resolve(this.path), this.#options] };
   }
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
   }
+}
+
+/** For worker threads (see `toSource`): loads the shards' codec module, then opens as `openDataset` does. */
+export async function openDatasetWithCodecModule(codecModule: string, path: string, options: OpenDatasetOptions = {}): Promise<ShardedDataset> {
+  await registerCodecsFrom(codecModule, options.codecs);
+  return openDataset(path, options);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
 } from '@imgstore/core';
 import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { checkLmdbDataFile } from './lmdb-data-format.js';
+import { registerCodecsFrom } from './codec-module.js';
 import { openReaderDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
@@ -54,6 +55,9 @@ export interface OpenStoreOptions {
 }
 
 export const VERIFY_MODES = ['always', 'once'] as const;
+
+/** A decoded record; `data` is absent when the codec wrote the pixels into the caller's buffer. */
+type DecodedRecord = Omit<SampleRecord, 'data'> & { data?: Uint8Array };
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
 /** A finished store opened read-only. Implements Dataset<Sample> and iterates its samples in order. */
@@ -113,7 +117,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /** Reads, checks and decodes record `index`. The returned `data` is the caller's to keep. */
   get(index: number): Sample {
-    return { index, ...this.#decode(index, this.codec.decode) };
+    return { index, ...(this.#decode(index, this.codec.decode) as SampleRecord) };
   }
 
   /**
@@ -121,24 +125,36 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    * none with a codec that has `decodeView`). Returns the rest of the record. Checked like `get`.
    */
   readInto(index: number, target: Uint8Array, offset: number): SampleInfo {
-    const record = this.#decode(index, this.codec.decodeView ?? this.codec.decode);
-    target.set(record.data, offset);
+    const { codec } = this;
+    if (codec.decodeInto) {
+      // The codec writes the pixels into `target` itself: decompressed or decoded in place, no copy.
+      const byteLength = shapeByteLength(this.header.shape);
+      if (offset < 0 || offset + byteLength > target.length) {
+        throw invalidOption('offset', `an offset leaving ${byteLength} bytes in target (length ${target.length})`, offset);
+      }
+      const record = this.#decode(index, (bytes, limits) => codec.decodeInto!(bytes, target, offset, limits));
+      return { label: record.label, shape: record.shape };
+    }
+    const record = this.#decode(index, codec.decodeView ?? codec.decode);
+    target.set(record.data!, offset);
     return { label: record.label, shape: record.shape };
   }
 
-  /** How a worker thread reopens this store (read-only, same codecs by id). */
+  /** How a worker thread reopens this store (read-only, same codecs by id; a codec's own module first). */
   toSource(): DatasetSource {
     const options = { ...(this.complete ? {} : { allowIncomplete: true }), ...(this.verify === 'always' ? {} : { verify: this.verify }) };
-    return { module: import.meta.url, factory: 'openStore', args: [resolve(this.path), ...(Object.keys(options).length ? [options] : [])] };
+    const args = [resolve(this.path), ...(Object.keys(options).length ? [options] : [])];
+    if (this.codec.module === undefined) return { module: import.meta.url, factory: 'openStore', args };
+    return { module: import.meta.url, factory: 'openStoreWithCodecModule', args: [this.codec.module, ...args] };
   }
 
-  #decode(index: number, decode: (bytes: Uint8Array, limits?: DecodeLimits) => SampleRecord): SampleRecord {
+  #decode(index: number, decode: (bytes: Uint8Array, limits?: DecodeLimits) => DecodedRecord): DecodedRecord {
     // A view that the next read overwrites: checked and decoded right here.
     const value = this.getStoredView(index);
     const verified = this.#verified;
     const payload = openRecord(value, verified === null || verified[index] === 0);
     if (typeof payload === 'string') throw this.#damaged(index, `is damaged: ${payload}`);
-    let record: SampleRecord;
+    let record: DecodedRecord;
     try {
       record = decode.call(this.codec, payload, this.#limits);
     } catch (cause) {
@@ -225,6 +241,12 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     (this.#read.transaction as { done(): void }).done();
     // The environment itself is shared by this thread's readers of the file and stays open (see lmdb-env).
   }
+}
+
+/** For worker threads (see `toSource`): loads the codec's module, then opens the store as `openStore` does. */
+export async function openStoreWithCodecModule(codecModule: string, path: string, options: OpenStoreOptions = {}): Promise<StoreReader> {
+  await registerCodecsFrom(codecModule, options.codecs);
+  return openStore(path, options);
 }
 
 /**

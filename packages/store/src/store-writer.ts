@@ -125,7 +125,10 @@ export class StoreWriter {
     const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
     const resume = expectBoolean('resume', options.resume ?? false);
     this.#recordsPerCommit = expectPositiveInteger('recordsPerCommit', options.recordsPerCommit ?? 64);
-    this.codec = typeof codec === 'string' ? codecs.get(codec) : codecs.register(codec).get(codec.id);
+    // A codec object is used as given (e.g. a JPEG codec at another quality) and registered only when
+    // its id is new, so that readers in this process resolve it too.
+    this.codec = typeof codec === 'string' ? codecs.get(codec) : codecs.has(codec.id) ? codec : codecs.register(codec).get(codec.id);
+    this.codec.checkShape?.([shape[0], shape[1], shape[2]]);
     this.path = path;
     this.shape = [shape[0], shape[1], shape[2]];
     this.labelNames = labelNames;
