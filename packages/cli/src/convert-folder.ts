@@ -7,10 +7,12 @@ import {
   expectKnownKeys,
   expectPositiveInteger,
   invalidOption,
+  type Codec,
   type RejectRecord,
   type StoreHeader,
 } from '@imgstore/core';
 import { checkDecodeOptions, decodeImage, type Channels, type Fit, type RawImage } from '@imgstore/image';
+import { defaultCodecs } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
@@ -29,8 +31,8 @@ export interface ConvertFolderOptions {
   fit?: Fit;
   /** Replace an existing store. Default false. */
   overwrite?: boolean;
-  /** Codec id. Default `'raw'`. */
-  codec?: string;
+  /** Codec id, or a codec object (e.g. `createJpegCodec({ quality: 80 })`). Default `'raw'`. */
+  codec?: string | Codec;
   /** Images decoded at once. Default: twice the CPU count, at least 2. */
   concurrency?: number;
   /** Inputs with more pixels are rejected before decoding. Default: sharp's 268,402,689. */
@@ -131,7 +133,9 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     jobId:
       `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}` +
       (decodeOptions.channels === 3 ? '' : ` channels=${decodeOptions.channels}`) +
-      (shard ? ` shard=${shard.index}/${shard.count}` : ''),
+      (shard ? ` shard=${shard.index}/${shard.count}` : '') +
+      // A codec object may carry encoding settings (JPEG quality) that its id does not show.
+      (isCustomCodec(options.codec) ? ` codec=${JSON.stringify(options.codec.description)}` : ''),
     ...(options.codec === undefined ? {} : { codec: options.codec }),
     provenance: {
       tool: '@imgstore/cli',
@@ -141,6 +145,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
         size: [decodeOptions.width, decodeOptions.height],
         fit: decodeOptions.fit,
         channels: decodeOptions.channels,
+        ...(typeof options.codec === 'object' ? { codec: options.codec.description } : {}),
         layout: scan.layout,
         ...(shard ? { shard: { ...shard, firstInput: range.first, inputs: range.inputs, folderInputs: scan.count } } : {}),
       },
@@ -212,6 +217,11 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     resumedAt,
     alreadyComplete: false,
   };
+}
+
+/** A codec object other than the one registered under its id (a JPEG codec at another quality, say). */
+function isCustomCodec(codec: string | Codec | undefined): codec is Codec {
+  return typeof codec === 'object' && !(defaultCodecs.has(codec.id) && defaultCodecs.get(codec.id) === codec);
 }
 
 /** For `resume` on a store that is already complete: its summary, so that nothing is redone. */

@@ -9,9 +9,12 @@ import { benchCommand } from './commands/bench-command.js';
 import { previewCommand } from './commands/preview-command.js';
 import { exportCommand } from './commands/export-command.js';
 import { CliExit } from './cli-exit.js';
+import { loadCodecModule, registerBuiltInCodecs } from './load-codec.js';
+import { defaultCodecs } from '@imgstore/codec';
 
 /** Exit codes: 0 success, 1 failure (bad input, damaged store, rejects under --strict), 2 usage error. */
 export function createProgram(): Command {
+  registerBuiltInCodecs();
   const program = new Command('imgstore')
     .description('Turn image folders into fast, safe, portable LMDB training stores')
     .version(version, '-v, --version')
@@ -20,6 +23,15 @@ export function createProgram(): Command {
   for (const command of [convertCommand(), infoCommand(), verifyCommand(), manifestCommand(), benchCommand(), previewCommand(), exportCommand()]) {
     program.addCommand(command.version(version, '-v, --version').showHelpAfterError('(run with --help for usage)'));
   }
+  // Reading commands take --codec <module> for stores written with a codec of the user's own.
+  for (const command of program.commands) {
+    if (command.name() === 'convert' || command.name() === 'manifest') continue;
+    command.option('--codec <module>', "module file exporting the store's codec, when it is not built in (" + defaultCodecs.ids().join(', ') + ')');
+  }
+  program.hook('preAction', async (_program, action) => {
+    const spec = action.opts<{ codec?: string }>().codec;
+    if (action.name() !== 'convert' && spec !== undefined) await loadCodecModule(spec);
+  });
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -4,11 +4,14 @@ import { ImgstoreError } from '@imgstore/core';
 import { openStore, verifyStore } from '@imgstore/store';
 import { seededPermutation } from '@imgstore/dataset';
 import type { VerifyMessage, VerifyRequest } from './verify-protocol.js';
+import { loadCodecModule, registerBuiltInCodecs } from './load-codec.js';
 
 const send = (message: VerifyMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
 
 async function main(request: VerifyRequest): Promise<void> {
-  const { path, sample, seed } = request;
+  const { path, sample, seed, codecModule } = request;
+  registerBuiltInCodecs();
+  if (codecModule !== null) await loadCodecModule(codecModule);
   let indices: Uint32Array | undefined;
   let records: number;
   {

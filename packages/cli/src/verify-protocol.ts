@@ -4,6 +4,8 @@ export interface VerifyRequest {
   /** Check this many records picked at random with `seed`; null: every record and the store-wide counts. */
   sample: number | null;
   seed: number;
+  /** Module file of the store's codec, when it is not built in (`--codec`). */
+  codecModule: string | null;
 }
 
 /** Messages from the checking process to `imgstore verify`. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import {
   DecodeFailedError,
+  InvalidOptionError,
   expectKnownKeys,
   invalidOption,
   shapeByteLength,
@@ -63,7 +64,7 @@ export const jpegCodec: Codec = createJpegCodec();
 /** JPEG holds grey or RGB: a shape with 2 or 4 channels is refused when the writer is created. */
 function checkShape(shape: Shape): void {
   if (shape[2] !== 1 && shape[2] !== 3) {
-    throw invalidOption('channels', '1 or 3 for the jpeg codec (JPEG has no alpha; use raw or lz4)', shape[2]);
+    throw new InvalidOptionError('channels', `The jpeg codec stores 1 or 3 channels, not ${shape[2]}: JPEG has no alpha (use codec raw or lz4 for RGBA)`);
   }
   if (shape[0] > 65_535 || shape[1] > 65_535) throw invalidOption('shape', 'at most 65535×65535 for the jpeg codec', shape);
 }

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CHANNELS, FITS, type Channels, type Fit } from '@imgstore/image';
+import { CHANNELS, DEFAULT_JPEG_QUALITY, FITS, type Channels, type Fit } from '@imgstore/image';
 import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
 import { shardStoreName } from '@imgstore/store';
 import { convertFolder } from '../convert-folder.js';
+import { resolveWriteCodec } from '../load-codec.js';
 import { resolveShard } from '../shard-from-env.js';
 import { parseSize } from '../parse-size.js';
 import { createProgressReporter } from '../progress-reporter.js';
@@ -29,7 +30,14 @@ function positiveInt(name: string) {
   };
 }
 
+function qualityValue(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('--quality must be an integer from 1 to 100');
+  return n;
+}
+
 interface ConvertFlags {
+  quality?: number;
   size: string;
   fit: Fit;
   codec: string;
@@ -81,7 +89,8 @@ export function convertCommand(): Command {
     .argument('<store>', 'store folder to create')
     .option('-s, --size <WxH>', 'output size, WIDTHxHEIGHT or one number for a square', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
-    .addOption(new Option('--codec <id>', 'record codec').choices(defaultCodecs.ids()).default(DEFAULT_CODEC_ID))
+    .option('--codec <id|module>', `record codec: ${defaultCodecs.ids().join(', ')}, or a module file exporting a codec`, DEFAULT_CODEC_ID)
+    .option('--quality <q>', `JPEG quality for --codec jpeg, 1-100 (default ${DEFAULT_JPEG_QUALITY})`, qualityValue)
     .addOption(new Option('--channels <n>', 'stored channels: 3 RGB, 1 grey, 4 RGBA').choices(CHANNELS.map(String)).default('3'))
     .addOption(new Option('--overwrite', 'replace an existing store at <store>').default(false).conflicts('resume'))
     .option('--resume', 'finish an interrupted conversion into <store> (same folder and options); committed inputs are not decoded again', false)
@@ -103,11 +112,15 @@ never stored. Hidden files and folders (names starting with ".") are ignored.
 Examples:
   imgstore convert ./images ./train.lmdb
   imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite
+  imgstore convert ./images ./small.lmdb --codec jpeg --quality 90          # ~10x smaller, lossy
+  imgstore convert ./images ./custom.lmdb --codec ./my-codec.mjs             # a codec of your own
+  imgstore convert --advise ./images                                        # compare codecs first
   imgstore convert ./images ./train-shards --shard-count 8 --shard-index 3   # one task of 8
   imgstore manifest ./train-shards                                          # once all 8 are done`,
     )
     .action(async (folder: string, output: string, flags: ConvertFlags) => {
       const { width, height } = parseSize(flags.size);
+      const codec = await resolveWriteCodec(flags.codec, flags.quality);
       const shard = resolveShard(flags);
       // Sharded: every task writes its own store inside the dataset folder; `imgstore manifest` joins them.
       const store = shard ? join(output, shardStoreName(shard.index, shard.count)) : output;
@@ -122,7 +135,7 @@ Examples:
         width,
         height,
         fit: flags.fit,
-        codec: flags.codec,
+        codec,
         overwrite: flags.overwrite,
         resume: flags.resume,
         signal: interrupt.signal,

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -12,6 +13,7 @@ interface VerifyFlags {
   json: boolean;
   quiet: boolean;
   progressInterval: number;
+  codec?: string;
 }
 
 function nonNegativeInt(name: string) {
@@ -80,7 +82,8 @@ Examples:
     )
     .action(async (path: string, flags: VerifyFlags) => {
       const seed = flags.seed ?? randomInt(0, 2 ** 31);
-      const request: VerifyRequest = { path, sample: flags.sample ?? null, seed };
+      const codecModule = flags.codec === undefined ? null : resolve(flags.codec);
+      const request: VerifyRequest = { path, sample: flags.sample ?? null, seed, codecModule };
       const progress = flags.quiet || flags.json ? null : createProgressReporter(process.stderr, { label: 'verify', unit: 'rec', problems: 'damaged' }, flags.progressInterval);
       let total = 0;
       let found = 0;
