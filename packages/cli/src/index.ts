@@ -9,3 +9,6 @@ export type { ShardRange, ShardSpec } from './shard-range.js';
 export { exportStore } from './export-store.js';
 export type { ExportStoreOptions, ExportSummary } from './export-store.js';
 export { exportPath, isInside } from './export-path.js';
+export { adviseCodecs } from './advise-codecs.js';
+export type { AdviseCodecsOptions, CodecAdvice, CodecAdviceReport } from './advise-codecs.js';
+export { loadCodecModule, resolveWriteCodec } from './load-codec.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,6 +7,7 @@ import type { Codec } from '@imgstore/core';
 import { CodecRegistry } from '@imgstore/codec';
 import { openStore } from '@imgstore/store';
 import { jpegCodec } from '@imgstore/image';
+import type { CodecAdviceReport } from '@imgstore/cli';
 import { makeTempDir, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
 
 // A user-defined codec, defined here: msgpack records (through @imgstore/codec) compressed with
@@ -129,5 +130,41 @@ describe('convert --codec jpeg', () => {
     const range = await runImgstore(['convert', samplesDir, join(tmp.dir, 'y.lmdb'), '--codec', 'jpeg', '--quality', '0']);
     expect(range.code).toBe(2);
     expect(range.stderr).toContain('--quality must be an integer from 1 to 100');
+  });
+});
+
+describe('convert --advise', () => {
+  it('compares every built-in codec on a sample of the folder and writes no store', async () => {
+    const before = readdirSync(tmp.dir).sort();
+    const run = await runImgstore(['convert', '--advise', samplesDir, '--size', '32x24', '--advise-sample', '12', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as CodecAdviceReport;
+    expect(report).toMatchObject({ folderInputs: 29, sampled: 12, rejected: 0, shape: [24, 32, 3] });
+    const byLabel = Object.fromEntries(report.results.map((r) => [r.label, r]));
+    expect(Object.keys(byLabel)).toEqual(['raw', 'lz4', 'jpeg q95', 'jpeg q90', 'jpeg q75']);
+    expect(byLabel.raw!.meanError).toBe(0);
+    expect(byLabel.lz4!.meanError).toBe(0);
+    expect(byLabel['jpeg q95']!.meanError).toBeGreaterThan(0);
+    expect(byLabel['jpeg q75']!.meanError).toBeGreaterThan(byLabel['jpeg q95']!.meanError);
+    expect(byLabel['jpeg q75']!.bytesPerImage).toBeLessThan(byLabel['jpeg q95']!.bytesPerImage);
+    expect(byLabel['jpeg q95']!.bytesPerImage).toBeLessThan(byLabel.raw!.bytesPerImage);
+    // Projected for the whole folder from the sample's bytes per image.
+    expect(byLabel.raw!.projectedBytes).toBeCloseTo(byLabel.raw!.bytesPerImage * 29, 0);
+    for (const r of report.results) expect(r.readPerSecond).toBeGreaterThan(0);
+    expect(readdirSync(tmp.dir).sort()).toEqual(before);
+
+    const table = await runImgstore(['convert', '--advise', samplesDir, '--size', '16', '--advise-sample', '4', '--channels', '4']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^codec\s+bytes\/image\s+vs source\s+projected store\s+read samples\/s\s+mean error/m);
+    expect(table.stdout).not.toContain('jpeg q'); // JPEG holds no alpha: not offered for RGBA
+  }, 120_000);
+
+  it('refuses a store argument with --advise, and a missing one without it', async () => {
+    const both = await runImgstore(['convert', '--advise', samplesDir, join(tmp.dir, 'z.lmdb')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--advise writes no store');
+    const none = await runImgstore(['convert', samplesDir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('missing argument <store>');
   });
 });

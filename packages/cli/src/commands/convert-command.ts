@@ -4,13 +4,15 @@ import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
 import { shardStoreName } from '@imgstore/store';
 import { convertFolder } from '../convert-folder.js';
 import { resolveWriteCodec } from '../load-codec.js';
+import { printCodecAdvice } from '../print-codec-advice.js';
+import { adviseCodecs } from '../advise-codecs.js';
 import { resolveShard } from '../shard-from-env.js';
 import { parseSize } from '../parse-size.js';
 import { createProgressReporter } from '../progress-reporter.js';
 import { formatBytes } from '../format-bytes.js';
 import { storeSizeBytes } from '../store-size.js';
 import { CliExit } from '../cli-exit.js';
-import { InterruptedError, StoreWriteError } from '@imgstore/core';
+import { InterruptedError, InvalidOptionError, StoreWriteError } from '@imgstore/core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -38,6 +40,9 @@ function qualityValue(text: string): number {
 
 interface ConvertFlags {
   quality?: number;
+  advise: boolean;
+  adviseSample: number;
+  json: boolean;
   size: string;
   fit: Fit;
   codec: string;
@@ -86,7 +91,7 @@ export function convertCommand(): Command {
   return new Command('convert')
     .description('Convert a folder of images into a store of fixed-size RGB samples')
     .argument('<folder>', 'images: class subfolders (ImageFolder layout, gives labels) or any other layout (no labels)')
-    .argument('<store>', 'store folder to create')
+    .argument('[store]', 'store folder to create (not with --advise)')
     .option('-s, --size <WxH>', 'output size, WIDTHxHEIGHT or one number for a square', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
     .option('--codec <id|module>', `record codec: ${defaultCodecs.ids().join(', ')}, or a module file exporting a codec`, DEFAULT_CODEC_ID)
@@ -99,6 +104,9 @@ export function convertCommand(): Command {
     .option('--strict', 'exit non-zero if any input was rejected', false)
     .option('--shard-count <n>', 'convert one of n shards of the sorted inputs; <store> is then the dataset folder of all shards', positiveInt('--shard-count'))
     .option('--shard-index <i>', 'which shard (0-based); default JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', positiveOrZeroInt('--shard-index'))
+    .option('--advise', 'convert a sample of <folder> with each built-in codec and compare size, read speed and loss; writes no store', false)
+    .option('--advise-sample <n>', 'inputs --advise converts, spread over the folder', positiveInt('--advise-sample'), 200)
+    .option('--json', 'with --advise: print the comparison as JSON', false)
     .option('-q, --quiet', 'no progress output', false)
     .option('--progress-interval <ms>', 'when not on a terminal, milliseconds between progress lines', positiveOrZeroInt('--progress-interval'), 5000)
     .addHelpText(
@@ -118,8 +126,16 @@ Examples:
   imgstore convert ./images ./train-shards --shard-count 8 --shard-index 3   # one task of 8
   imgstore manifest ./train-shards                                          # once all 8 are done`,
     )
-    .action(async (folder: string, output: string, flags: ConvertFlags) => {
+    .action(async (folder: string, output: string | undefined, flags: ConvertFlags) => {
       const { width, height } = parseSize(flags.size);
+      if (flags.advise) {
+        if (output !== undefined) throw new InvalidOptionError('--advise', '--advise writes no store: give only the folder');
+        const adviceOptions = { width, height, fit: flags.fit, channels: Number(flags.channels) as Channels, sample: flags.adviseSample };
+        if (flags.json) console.log(JSON.stringify(await adviseCodecs({ input: folder, ...adviceOptions }), null, 2));
+        else await printCodecAdvice(folder, adviceOptions);
+        return;
+      }
+      if (output === undefined) throw new InvalidOptionError('store', 'missing argument <store>: the store folder to create (or use --advise)');
       const codec = await resolveWriteCodec(flags.codec, flags.quality);
       const shard = resolveShard(flags);
       // Sharded: every task writes its own store inside the dataset folder; `imgstore manifest` joins them.
