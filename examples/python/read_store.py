@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Read an imgstore store (FORMAT.md, version 1) from Python.
 
-Needs only Debian's python3-lmdb, python3-msgpack, python3-lz4 and python3-numpy:
+Needs only Debian's python3-lmdb, python3-msgpack, python3-lz4 and python3-numpy (and python3-pil for
+stores written with the jpeg codec):
 
-    apt-get install python3-lmdb python3-msgpack python3-lz4 python3-numpy
+    apt-get install python3-lmdb python3-msgpack python3-lz4 python3-numpy python3-pil
     /usr/bin/python3 examples/python/read_store.py ./train.lmdb            # header and first samples
     /usr/bin/python3 examples/python/read_store.py ./train.lmdb --digests  # one JSON line per record
+    /usr/bin/python3 examples/python/read_store.py ./train.lmdb --pixels   # the same, with base64 pixels
 
 As a library:
 
@@ -13,6 +15,7 @@ As a library:
     with ImgStore("train.lmdb") as store:
         image, label, name = store[0]   # image: numpy uint8 array (H, W, 3)
 """
+import base64
 import hashlib
 import json
 import struct
@@ -47,8 +50,8 @@ class ImgStore:
             raise StoreError(f"{path} is not an imgstore store")
         if self.header["version"] > FORMAT_VERSION:
             raise StoreError(f"{path} has format version {self.header['version']}; this reader reads {FORMAT_VERSION}")
-        if self.header["codec"] not in ("lz4", "raw"):
-            raise StoreError(f"{path} uses codec {self.header['codec']!r}; this reader knows lz4 and raw")
+        if self.header["codec"] not in ("lz4", "raw", "jpeg"):
+            raise StoreError(f"{path} uses codec {self.header['codec']!r}; this reader knows lz4, raw and jpeg")
         self.txn = self.env.begin(buffers=True)
 
     def __len__(self):
@@ -71,6 +74,16 @@ class ImgStore:
 
     def __getitem__(self, index):
         rec = self.record(index)
+        if "jpeg" in rec:  # the jpeg codec: a plain JPEG file instead of raw pixels
+            import io
+            from PIL import Image
+
+            image = np.asarray(Image.open(io.BytesIO(rec["jpeg"])))
+            if image.ndim == 2:
+                image = image[:, :, None]
+            if list(image.shape) != list(rec["shape"]):
+                raise StoreError(f"{self.path}: record {index} holds a {image.shape} JPEG, its shape says {rec['shape']}")
+            return image, rec["label"], rec["name"]
         image = np.frombuffer(rec["data"], dtype=np.uint8).reshape(rec["shape"])
         return image, rec["label"], rec["name"]
 
@@ -90,11 +103,13 @@ def main(argv):
         print(__doc__)
         return 0 if len(argv) >= 2 else 2
     with ImgStore(argv[1]) as store:
-        if "--digests" in argv:
+        if "--digests" in argv or "--pixels" in argv:
             for i in range(len(store)):
                 image, label, name = store[i]
                 line = {"index": i, "name": name, "label": label, "shape": list(image.shape),
                         "sha256": hashlib.sha256(image.tobytes()).hexdigest()}
+                if "--pixels" in argv:
+                    line["pixels"] = base64.b64encode(image.tobytes()).decode("ascii")
                 print(json.dumps(line))
             return 0
         print(json.dumps(store.header, indent=2))
