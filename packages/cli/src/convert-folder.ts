@@ -27,6 +27,10 @@ export interface ConvertFolderOptions {
   width?: number;
   /** Output height. Default 256. */
   height?: number;
+  /** Instead of width × height: keep each image's aspect ratio, shorter side this many pixels (variable-size store). */
+  shorterSide?: number;
+  /** Instead of width × height: keep each image's size (variable-size store). */
+  originalSize?: boolean;
   /** Default `'cover'`. */
   fit?: Fit;
   /** Replace an existing store. Default false. */
@@ -83,6 +87,8 @@ const KNOWN = [
   'output',
   'width',
   'height',
+  'shorterSide',
+  'originalSize',
   'fit',
   'overwrite',
   'codec',
@@ -104,9 +110,16 @@ type Decoded = { file: InputFile; image: RawImage } | { file: InputFile; reason:
 export async function convertFolder(options: ConvertFolderOptions): Promise<ConvertSummary> {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
   expectKnownKeys('', options, KNOWN);
+  const variable = options.shorterSide !== undefined || options.originalSize === true;
+  if (variable && (options.width !== undefined || options.height !== undefined)) {
+    throw invalidOption('width', 'no width or height with shorterSide or originalSize', options.width ?? options.height);
+  }
   const decodeOptions = checkDecodeOptions({
-    width: options.width ?? 256,
-    height: options.height ?? 256,
+    ...(options.shorterSide !== undefined
+      ? { shorterSide: options.shorterSide }
+      : options.originalSize === true
+        ? { originalSize: true }
+        : { width: options.width ?? 256, height: options.height ?? 256 }),
     fit: options.fit ?? 'cover',
     ...(options.limitInputPixels === undefined ? {} : { limitInputPixels: options.limitInputPixels }),
     ...(options.channels === undefined ? {} : { channels: options.channels }),
@@ -124,8 +137,11 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     const complete = completeStoreSummary(options.output, range.inputs);
     if (complete) return complete;
   }
+  const sizeLabel = decodeOptions.shorterSide ? `shorter:${decodeOptions.shorterSide}` : decodeOptions.originalSize ? 'original' : null;
   const writer = createStoreWriter(options.output, {
+    // Variable size: each record keeps its own height and width, bounded by the pixel limit.
     shape: [decodeOptions.height, decodeOptions.width, decodeOptions.channels],
+    ...(variable ? { maxSampleBytes: decodeOptions.limitInputPixels * decodeOptions.channels } : {}),
     labelNames: scan.labelNames,
     overwrite,
     resume,
@@ -133,6 +149,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     jobId:
       `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}` +
       (decodeOptions.channels === 3 ? '' : ` channels=${decodeOptions.channels}`) +
+      (sizeLabel ? ` size=${sizeLabel}` : '') +
       (shard ? ` shard=${shard.index}/${shard.count}` : '') +
       // A codec object may carry encoding settings (JPEG quality) that its id does not show.
       (isCustomCodec(options.codec) ? ` codec=${JSON.stringify(options.codec.description)}` : ''),
@@ -142,7 +159,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       toolVersion: version,
       source: options.input,
       settings: {
-        size: [decodeOptions.width, decodeOptions.height],
+        size: sizeLabel ?? [decodeOptions.width, decodeOptions.height],
         fit: decodeOptions.fit,
         channels: decodeOptions.channels,
         ...(typeof options.codec === 'object' ? { codec: options.codec.description } : {}),
@@ -155,7 +172,11 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
   const decode = (file: InputFile): Promise<Decoded> =>
     decodeImage(file.path, decodeOptions).then(
       (image) => ({ file, image }),
-      (error: unknown) => ({ file, reason: error instanceof DecodeFailedError ? stripSource(error) : String(error) }),
+      (error: unknown) => {
+        // A bad input is a reject; anything else (a bug, a bad option) stops the conversion.
+        if (error instanceof DecodeFailedError) return { file, reason: stripSource(error) };
+        throw error;
+      },
     );
 
   const total = range.inputs;
@@ -171,7 +192,9 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       const next = files.next();
       if (next.done) return;
       toStart--;
-      inFlight.push(decode(next.value));
+      const decoded = decode(next.value);
+      decoded.catch(() => undefined); // awaited in order below; a failure ahead of its turn is not "unhandled"
+      inFlight.push(decoded);
     }
   };
   try {

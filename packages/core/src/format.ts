@@ -57,8 +57,13 @@ export interface StoreHeader {
   version: number;
   codec: string;
   count: number;
-  /** Shape shared by every record, [height, width, channels]. */
+  /**
+   * Shape shared by every record, [height, width, channels]; `[0, 0, channels]` in a variable-size store,
+   * whose records each carry their own height and width (see `isVariableShape`).
+   */
   shape: Shape;
+  /** Variable-size stores: the most bytes one record's pixels may take (readers refuse larger records). */
+  maxSampleBytes?: number;
   dtype: 'uint8';
   layout: 'HWC';
   colorSpace: 'srgb';

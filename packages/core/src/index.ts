@@ -25,7 +25,7 @@ export {
   expectKnownKeys,
 } from './validate.js';
 
-export { shapeByteLength } from './sample.js';
+export { isVariableShape, shapeByteLength } from './sample.js';
 export type { Shape, RawImage, SampleRecord, Sample } from './sample.js';
 
 export { isValidIndex } from './dataset.js';

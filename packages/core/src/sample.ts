@@ -27,6 +27,14 @@ export interface Sample extends SampleRecord {
   index: number;
 }
 
+/**
+ * True for the shape of a variable-size store, `[0, 0, channels]`: height and width vary per record
+ * (converted keeping the aspect ratio or the original size), only the channels are shared.
+ */
+export function isVariableShape(shape: Shape): boolean {
+  return shape[0] === 0 && shape[1] === 0;
+}
+
 /** Number of bytes a shape holds at one byte per element. */
 export function shapeByteLength(shape: Shape): number {
   return shape[0] * shape[1] * shape[2];

@@ -1,4 +1,4 @@
-import { expectBoolean, expectKnownKeys, expectPositiveInteger, invalidOption, type Shape } from '@imgstore/core';
+import { InvalidOptionError, expectBoolean, expectKnownKeys, expectPositiveInteger, invalidOption, isVariableShape, type Shape } from '@imgstore/core';
 import { createRandom, mixSeed } from './seeded-shuffle.js';
 
 /** Training augmentations applied while a batch is filled (in the workers when there are any). */
@@ -15,7 +15,10 @@ export interface AugmentSpec {
   seed: number;
 }
 
-/** Checks the option against the sample shape and returns the spec and the output shape. */
+/**
+ * Checks the option against the sample shape and returns the spec and the output shape. A variable
+ * sample shape ([0, 0, c]) needs a crop, checked against each sample as it is read.
+ */
 export function augmentSpec(augment: Augment, shape: Shape, seed: number): { spec: AugmentSpec; output: Shape } {
   if (typeof augment !== 'object' || augment === null) throw invalidOption('augment', 'object', augment);
   expectKnownKeys('augment', augment, ['crop', 'flip']);
@@ -25,11 +28,21 @@ export function augmentSpec(augment: Augment, shape: Shape, seed: number): { spe
     const c = augment.crop;
     if (!Array.isArray(c) || c.length !== 2) throw invalidOption('augment.crop', '[height, width]', c);
     crop = [expectPositiveInteger('augment.crop[0]', c[0]), expectPositiveInteger('augment.crop[1]', c[1])];
-    if (crop[0] > shape[0] || crop[1] > shape[1]) {
+    if (!isVariableShape(shape) && (crop[0] > shape[0] || crop[1] > shape[1])) {
       throw invalidOption('augment.crop', `at most the sample size [${shape[0]}, ${shape[1]}]`, c);
     }
   }
+  if (!crop && isVariableShape(shape)) throw variableNeedsCrop('augment.crop');
   return { spec: { crop, flip, seed }, output: crop ? [crop[0], crop[1], shape[2]] : shape };
+}
+
+/** The error for batching samples of varying size without a transform that gives them one size. */
+export function variableNeedsCrop(option: string): InvalidOptionError {
+  return new InvalidOptionError(
+    option,
+    'The samples vary in size (a store converted with --size shorter:N or original): a batch needs one size, ' +
+      'so give the DataLoader a transform that makes it, e.g. augment: { crop: [224, 224] }',
+  );
 }
 
 /**

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   let skipped: WorkerSkip[] = [];
   const withListener = dataset as { onSkipped?: (l: (s: WorkerSkip) => void) => void };
   withListener.onSkipped?.((s) => skipped.push({ index: s.index, reason: s.reason, substitute: s.substitute }));
-  const read = sampleReader(dataset);
+  const read = sampleReader(dataset, plan);
   // Tasks run one after another, so each reply carries exactly its own batch's skips.
   let queue = Promise.resolve();
   port.on('message', (task: BatchTask | 'close') => {

@@ -1,4 +1,5 @@
 import {
+  isVariableShape,
   expectBoolean,
   expectKnownKeys,
   expectNonNegativeInteger,
@@ -12,7 +13,7 @@ import {
 import { BatchSlots, slotBuffers, type BatchSlot } from './batch-slots.js';
 import { fillBatch, sampleReader, type BatchableSample, type FillPlan } from './fill-batch.js';
 import { normalizeSpec, type Float32Output } from './normalize.js';
-import { augmentSpec, type Augment } from './augment.js';
+import { augmentSpec, variableNeedsCrop, type Augment } from './augment.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
 import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
 
@@ -132,6 +133,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   #planFor(shape: Shape): FillPlan {
+    if (!this.augment && isVariableShape(shape)) throw variableNeedsCrop('augment');
     const augmented = this.augment ? augmentSpec(this.augment, shape, this.seed) : undefined;
     const output = augmented?.output ?? shape;
     return {
@@ -200,7 +202,7 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   async *#inProcess(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
     const slots = this.#slotPool(1, plan.output);
-    const read = sampleReader(this.dataset);
+    const read = sampleReader(this.dataset, plan);
     const slot = slots.acquire()!;
     try {
       for (const indices of this.#indexBatches(epoch)) {

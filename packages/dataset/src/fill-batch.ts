@@ -1,4 +1,4 @@
-import { ImgstoreError, shapeByteLength, type Dataset, type SampleInfo, type Shape } from '@imgstore/core';
+import { ImgstoreError, isVariableShape, shapeByteLength, type Dataset, type SampleInfo, type Shape } from '@imgstore/core';
 import type { BatchSlot } from './batch-slots.js';
 import { augmentInto, type AugmentSpec } from './augment.js';
 import { normalizeSample, type NormalizeSpec } from './normalize.js';
@@ -20,7 +20,8 @@ export interface BatchableSample {
   data: Uint8Array;
 }
 
-type ReadInto = (index: number, target: Uint8Array, offset: number) => SampleInfo | undefined | Promise<SampleInfo | undefined>;
+/** Reads sample `index` into `target` at `offset`; `epoch` matters only to readers that draw crops. */
+type ReadInto = (index: number, target: Uint8Array, offset: number, epoch?: number) => SampleInfo | undefined | Promise<SampleInfo | undefined>;
 
 function isPromise<T>(value: unknown): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
@@ -28,9 +29,11 @@ function isPromise<T>(value: unknown): value is Promise<T> {
 
 /**
  * The fastest way to get one sample's pixels into a batch: the dataset's own `readInto` (one copy),
- * else `get` and a copy. Returns undefined for a sample the dataset skips.
+ * else `get` and a copy. Returns undefined for a sample the dataset skips. Samples of varying size
+ * (plan.shape [0, 0, c]) are cropped into place as they are read (see variableSampleReader).
  */
-export function sampleReader(dataset: Dataset<BatchableSample | undefined>): ReadInto {
+export function sampleReader(dataset: Dataset<BatchableSample | undefined>, plan?: FillPlan): ReadInto {
+  if (plan && isVariableShape(plan.shape)) return variableSampleReader(dataset, plan);
   const direct = (dataset as { readInto?: ReadInto }).readInto;
   if (typeof direct === 'function') return direct.bind(dataset);
   return (index, target, offset) => {
@@ -38,6 +41,35 @@ export function sampleReader(dataset: Dataset<BatchableSample | undefined>): Rea
     return isPromise<BatchableSample | undefined>(sample)
       ? sample.then((s) => copySample(s, target, offset))
       : copySample(sample, target, offset);
+  };
+}
+
+/**
+ * For samples of varying size: `get` each one whole, then crop (and flip) it straight into the batch at
+ * `offset` with this epoch's draw, as a fixed-size sample would be through the scratch buffer. The info it
+ * returns has the crop's shape, so that fillBatch sees one shape per batch.
+ */
+function variableSampleReader(dataset: Dataset<BatchableSample | undefined>, plan: FillPlan): ReadInto {
+  const spec = plan.augment!;
+  const [cropHeight, cropWidth] = spec.crop!;
+  const place = (sample: BatchableSample | undefined, index: number, target: Uint8Array, offset: number, epoch: number): SampleInfo | undefined => {
+    if (sample === undefined) return undefined;
+    const [h, w, c] = sample.shape;
+    if (c !== plan.shape[2] || h < cropHeight || w < cropWidth) {
+      throw new ImgstoreError(
+        'ERR_IMGSTORE_SHAPE_MISMATCH',
+        `Sample ${index} is ${h}×${w}×${c}, smaller than the crop ${cropHeight}×${cropWidth}×${plan.shape[2]}; ` +
+          'crop at most the shorter side the store was converted with (--size shorter:N)',
+      );
+    }
+    augmentInto(spec, sample.shape, sample.data, target, offset, epoch, index);
+    return { label: sample.label, shape: plan.output };
+  };
+  return (index, target, offset, epoch = 0) => {
+    const sample = dataset.get(index);
+    return isPromise<BatchableSample | undefined>(sample)
+      ? sample.then((s) => place(s, index, target, offset, epoch))
+      : place(sample, index, target, offset, epoch);
   };
 }
 
@@ -53,14 +85,18 @@ export function copySample(sample: BatchableSample | undefined, target: Uint8Arr
  * Returns how many samples the slot holds. Awaits only for datasets that return promises.
  */
 export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot: BatchSlot, plan: FillPlan, epoch: number): Promise<number> {
-  const { shape, output, normalize, augment } = plan;
+  const { output, normalize } = plan;
+  const variable = isVariableShape(plan.shape);
+  // Variable-size samples arrive cropped (variableSampleReader): from here on they look fixed-size.
+  const shape = variable ? output : plan.shape;
+  const augment = variable ? undefined : plan.augment;
   const outputBytes = shapeByteLength(output);
   // With an augmentation the sample is read whole into a scratch buffer, then cropped/flipped into place.
   const scratch = augment ? scratchFor(shapeByteLength(shape)) : null;
   let count = 0;
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i]!;
-    let info = scratch ? read(index, scratch, 0) : read(index, slot.data, count * outputBytes);
+    let info = scratch ? read(index, scratch, 0, epoch) : read(index, slot.data, count * outputBytes, epoch);
     if (isPromise<SampleInfo | undefined>(info)) info = await info;
     if (info === undefined) continue;
     const s = info.shape;

@@ -17,11 +17,19 @@ export type Fit = (typeof FITS)[number];
 /** sharp's own default pixel limit (0x3FFF × 0x3FFF): larger inputs are rejected before decoding. */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
 
+/**
+ * The output size: exactly `width` × `height` (with `fit`); or `shorterSide` (the aspect ratio kept, the
+ * shorter side scaled to it, larger and smaller images alike); or `originalSize` (no resizing). Exactly one.
+ */
 export interface DecodeImageOptions {
-  /** Output width in pixels. Required. */
-  width: number;
-  /** Output height in pixels. Required. */
-  height: number;
+  /** Output width in pixels (with `height`). */
+  width?: number;
+  /** Output height in pixels (with `width`). */
+  height?: number;
+  /** Keep the aspect ratio and scale the shorter side to this many pixels. */
+  shorterSide?: number;
+  /** Keep the decoded size (after EXIF orientation). */
+  originalSize?: boolean;
   /** Default `'cover'` (centre crop after scaling the shorter side), as training pipelines expect. */
   fit?: Fit;
   /** Inputs with more pixels than this are rejected from their header, before decoding. Default 268,402,689. */
@@ -33,20 +41,47 @@ export interface DecodeImageOptions {
 export const CHANNELS = [1, 3, 4] as const;
 export type Channels = (typeof CHANNELS)[number];
 
-const KNOWN = ['width', 'height', 'fit', 'limitInputPixels', 'channels'];
+const KNOWN = ['width', 'height', 'shorterSide', 'originalSize', 'fit', 'limitInputPixels', 'channels'];
+
+/** Checked decode options: `width`/`height` are 0 unless the size is exact, `shorterSide` 0 unless set. */
+export interface CheckedDecodeOptions {
+  width: number;
+  height: number;
+  shorterSide: number;
+  originalSize: boolean;
+  fit: Fit;
+  limitInputPixels: number;
+  channels: Channels;
+}
 
 function checkChannels(value: unknown): Channels {
   if (!(CHANNELS as readonly unknown[]).includes(value)) throw invalidOption('channels', 'one of 1, 3, 4', value);
   return value as Channels;
 }
 
+/** Option objects checkDecodeOptions returned: decodeImage takes them without checking again. */
+const checked = new WeakSet<object>();
+
 /** Checks decode options once, so that a conversion loop can reuse them. */
-export function checkDecodeOptions(options: DecodeImageOptions): Required<DecodeImageOptions> {
+export function checkDecodeOptions(options: DecodeImageOptions): CheckedDecodeOptions {
+  const result = checkOptions(options);
+  checked.add(result);
+  return result;
+}
+
+function checkOptions(options: DecodeImageOptions): CheckedDecodeOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
   expectKnownKeys('', options, KNOWN);
+  const modes = [options.width !== undefined || options.height !== undefined, options.shorterSide !== undefined, options.originalSize === true];
+  if (modes.filter(Boolean).length !== 1) {
+    throw invalidOption('width', 'one output size: width and height, or shorterSide, or originalSize: true', options.width);
+  }
+  const exact = modes[0]!;
   return {
-    width: expectPositiveInteger('width', options.width),
-    height: expectPositiveInteger('height', options.height),
+    width: exact ? expectPositiveInteger('width', options.width) : 0,
+    height: exact ? expectPositiveInteger('height', options.height) : 0,
+    shorterSide: options.shorterSide === undefined ? 0 : expectPositiveInteger('shorterSide', options.shorterSide),
+    originalSize: options.originalSize === true,
     fit: expectOneOf('fit', options.fit ?? 'cover', FITS),
     limitInputPixels: expectPositiveInteger('limitInputPixels', options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS),
     channels: checkChannels(options.channels ?? 3),
@@ -60,18 +95,23 @@ export function checkDecodeOptions(options: DecodeImageOptions): Required<Decode
  * Throws DecodeFailedError (with sharp's error as `cause`) for corrupt, truncated, unsupported or
  * oversized inputs.
  */
-export async function decodeImage(input: string | Uint8Array, options: DecodeImageOptions): Promise<RawImage> {
-  const { width, height, fit, limitInputPixels, channels } = checkDecodeOptions(options);
+export async function decodeImage(input: string | Uint8Array, options: DecodeImageOptions | CheckedDecodeOptions): Promise<RawImage> {
+  const { width, height, shorterSide, fit, limitInputPixels, channels } = checked.has(options)
+    ? (options as CheckedDecodeOptions)
+    : checkOptions(options as DecodeImageOptions);
   const source = typeof input === 'string' ? input : `buffer of ${input.length} bytes`;
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw invalidOption('input', 'file path or Uint8Array', input);
   }
   try {
     if (typeof input === 'string') await checkInputFile(input);
-    const resized = sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels }).resize(width, height, {
-      fit,
-      background: { r: 0, g: 0, b: 0, alpha: 1 },
-    });
+    const image = sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels });
+    // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
+    const resized = width
+      ? image.resize(width, height, { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })
+      : shorterSide
+        ? image.resize(shorterSide, shorterSide, { fit: 'outside' })
+        : image;
     const converted =
       channels === 1
         ? resized.removeAlpha().toColourspace('b-w')
@@ -79,10 +119,16 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
           ? resized.toColourspace('srgb').ensureAlpha(1)
           : resized.removeAlpha().toColourspace('srgb');
     const { data, info } = await converted.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== channels || info.width !== width || info.height !== height) {
-      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×${channels}`);
+    const sizeWrong = width ? info.width !== width || info.height !== height : shorterSide ? Math.min(info.width, info.height) !== shorterSide : false;
+    if (info.channels !== channels || sizeWrong) {
+      const expected = width ? `${width}×${height}` : shorterSide ? `shorter side ${shorterSide}` : 'the original size';
+      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${expected}×${channels}`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels };
+    // Upscaling a long, thin image to a shorter side can make far more pixels than it had.
+    if (info.width * info.height > limitInputPixels) {
+      throw new Error(`the resized image (${info.width}×${info.height}) exceeds the pixel limit (${limitInputPixels})`);
+    }
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels };
   } catch (cause) {
     throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeDecodeError(cause)}`, { cause });
   }

@@ -1,5 +1,5 @@
 export { decodeImage, checkDecodeOptions, describeDecodeError, FITS, CHANNELS, DEFAULT_LIMIT_INPUT_PIXELS } from './decode-image.js';
-export type { DecodeImageOptions, Fit, Channels } from './decode-image.js';
+export type { DecodeImageOptions, CheckedDecodeOptions, Fit, Channels } from './decode-image.js';
 export type { RawImage } from '@imgstore/core';
 export { encodeImage, renderContactSheet, ENCODE_FORMATS, FORMAT_EXTENSIONS, CAPTION_HEIGHT } from './encode-image.js';
 export type { EncodeFormat, ContactSheetTile, ContactSheetOptions } from './encode-image.js';

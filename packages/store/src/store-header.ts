@@ -3,6 +3,7 @@ import {
   FORMAT_NAME,
   FORMAT_VERSION,
   StoreFormatError,
+  isVariableShape,
   type Shape,
   type StoreHeader,
 } from '@imgstore/core';
@@ -35,6 +36,9 @@ export function decodeHeader(path: string, bytes: Uint8Array): StoreHeader {
   if (typeof h.codec !== 'string') throw bad('codec');
   if (typeof h.count !== 'number' || !Number.isInteger(h.count) || h.count < 0) throw bad('count');
   if (!isShape(h.shape)) throw bad('shape');
+  if (isVariableShape(h.shape) ? !(Number.isInteger(h.maxSampleBytes) && h.maxSampleBytes! > 0) : h.maxSampleBytes !== undefined) {
+    throw bad('maxSampleBytes');
+  }
   if (h.labelNames !== null && !(Array.isArray(h.labelNames) && h.labelNames.every((n) => typeof n === 'string'))) {
     throw bad('labelNames');
   }
@@ -55,6 +59,6 @@ function isShape(value: unknown): value is Shape {
   return (
     Array.isArray(value) &&
     value.length === 3 &&
-    value.every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0)
+    value.every((n, i) => typeof n === 'number' && Number.isInteger(n) && (n > 0 || (i < 2 && value[0] === 0 && value[1] === 0)))
   );
 }

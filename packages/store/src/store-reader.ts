@@ -14,6 +14,7 @@ import {
   expectOneOf,
   invalidOption,
   isValidIndex,
+  isVariableShape,
   shapeByteLength,
   type Codec,
   type DecodeLimits,
@@ -78,6 +79,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   #closed = false;
   /** A record decodes to its header's pixels plus a little: a codec refuses more before allocating. */
   readonly #limits: DecodeLimits;
+  /** Height and width vary per record ([0, 0, c] header shape). */
+  readonly #variable: boolean;
 
   /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
   readonly complete: boolean;
@@ -103,14 +106,15 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     this.complete = complete;
     this.verify = verify;
     this.#verified = verify === 'once' ? new Uint8Array(header.count) : null;
-    this.#limits = { maxDecodedBytes: shapeByteLength(header.shape) + RECORD_OVERHEAD_BYTES };
+    this.#variable = isVariableShape(header.shape);
+    this.#limits = { maxDecodedBytes: (this.#variable ? header.maxSampleBytes! : shapeByteLength(header.shape)) + RECORD_OVERHEAD_BYTES };
   }
 
   get length(): number {
     return this.header.count;
   }
 
-  /** Shape shared by every record, [height, width, channels]. */
+  /** Shape shared by every record, [height, width, channels]; [0, 0, channels] when it varies per record. */
   get sampleShape(): Shape {
     return this.header.shape;
   }
@@ -126,6 +130,15 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   readInto(index: number, target: Uint8Array, offset: number): SampleInfo {
     const { codec } = this;
+    if (this.#variable) {
+      // Each record has its own size: decoded whole, then copied if it fits.
+      const record = this.#decode(index, codec.decodeView ?? codec.decode);
+      if (offset < 0 || offset + record.data!.length > target.length) {
+        throw invalidOption('target', `room for record ${index}'s ${record.data!.length} bytes at offset ${offset}`, target.length);
+      }
+      target.set(record.data!, offset);
+      return { label: record.label, shape: record.shape };
+    }
     if (codec.decodeInto) {
       // The codec writes the pixels into `target` itself: decompressed or decoded in place, no copy.
       const byteLength = shapeByteLength(this.header.shape);
@@ -163,7 +176,13 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     // A record must fit the header: a reader fills fixed-size batch slots from it.
     const { shape, label } = record;
     const expected = this.header.shape;
-    if (shape[0] !== expected[0] || shape[1] !== expected[1] || shape[2] !== expected[2]) {
+    if (this.#variable) {
+      if (shape[2] !== expected[2]) throw this.#damaged(index, `has ${shape[2]} channels but the header says ${expected[2]}`);
+      const bytes = shapeByteLength(shape);
+      if (bytes > this.header.maxSampleBytes!) {
+        throw this.#damaged(index, `has shape ${JSON.stringify(shape)}, ${bytes} bytes, more than the header's maxSampleBytes ${this.header.maxSampleBytes}`);
+      }
+    } else if (shape[0] !== expected[0] || shape[1] !== expected[1] || shape[2] !== expected[2]) {
       throw this.#damaged(index, `has shape ${JSON.stringify(shape)} but the header says ${JSON.stringify(expected)}`);
     }
     const labels = this.header.labelNames;

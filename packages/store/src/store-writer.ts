@@ -17,6 +17,7 @@ import {
   expectNonNegativeInteger,
   expectPositiveInteger,
   invalidOption,
+  isVariableShape,
   shapeByteLength,
   type Codec,
   type SampleRecord,
@@ -33,8 +34,13 @@ import { decodeCheckpoint, type Checkpoint, type WriterSettings } from './writer
 import { encodeHeader } from './store-header.js';
 
 export interface StoreWriterOptions {
-  /** Shape every record must have, [height, width, channels]. Required. */
+  /**
+   * Shape every record must have, [height, width, channels]. Required. `[0, 0, channels]` makes a
+   * variable-size store: each record has its own height and width (and `maxSampleBytes` bounds them).
+   */
   shape: Shape;
+  /** Variable-size stores (required there): the most bytes one record's pixels may take. */
+  maxSampleBytes?: number;
   /** Codec id or instance. Default `'raw'`. */
   codec?: string | Codec;
   /** Where codec ids are resolved. Default: the process-wide registry of @imgstore/codec. */
@@ -69,6 +75,7 @@ export const DEFAULT_MAP_SIZE = process.platform === 'win32' ? 2 ** 30 : 2 ** 40
 
 const KNOWN_OPTIONS = [
   'shape',
+  'maxSampleBytes',
   'codec',
   'codecs',
   'labelNames',
@@ -95,6 +102,8 @@ export class StoreWriter {
   readonly path: string;
   readonly codec: Codec;
   readonly shape: Shape;
+  /** The most bytes one record's pixels may take: the shape's size, or the variable-size bound. */
+  readonly maxSampleBytes: number;
   readonly labelNames: string[] | null;
   /** The checkpoint position the store had when it was opened: 0 for a new store. */
   readonly resumedAt: number;
@@ -115,9 +124,18 @@ export class StoreWriter {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
     expectKnownKeys('', options, KNOWN_OPTIONS);
     const { shape, codec = DEFAULT_CODEC_ID, codecs = defaultCodecs, labelNames = null, jobId = null } = options;
-    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((n) => Number.isInteger(n) && n > 0)) {
-      throw invalidOption('shape', '[height, width, channels] of positive integers', shape);
+    const variable = Array.isArray(shape) && shape.length === 3 && isVariableShape(shape as Shape);
+    if (
+      !Array.isArray(shape) ||
+      shape.length !== 3 ||
+      !shape.every((n, i) => Number.isInteger(n) && (n > 0 || (variable && i < 2)))
+    ) {
+      throw invalidOption('shape', '[height, width, channels] of positive integers, or [0, 0, channels] for variable size', shape);
     }
+    if (!variable && options.maxSampleBytes !== undefined) {
+      throw invalidOption('maxSampleBytes', 'no value for a fixed shape (it applies to [0, 0, channels] only)', options.maxSampleBytes);
+    }
+    this.maxSampleBytes = variable ? expectPositiveInteger('maxSampleBytes', options.maxSampleBytes) : shapeByteLength(shape as Shape);
     if (labelNames !== null && !(Array.isArray(labelNames) && labelNames.every((n) => typeof n === 'string'))) {
       throw invalidOption('labelNames', 'array of strings or null', labelNames);
     }
@@ -135,7 +153,13 @@ export class StoreWriter {
     this.#labelCounts = labelNames ? labelNames.map(() => 0) : null;
     this.#provenance = options.provenance ?? {};
     const mapSize = expectPositiveInteger('mapSize', options.mapSize ?? DEFAULT_MAP_SIZE);
-    const settings: WriterSettings = { shape: [...this.shape], codec: this.codec.id, labelNames, jobId };
+    const settings: WriterSettings = {
+      shape: [...this.shape],
+      codec: this.codec.id,
+      labelNames,
+      jobId,
+      ...(variable ? { maxSampleBytes: this.maxSampleBytes } : {}),
+    };
 
     const resuming = resume && existsSync(join(path, 'data.mdb'));
     const replaced = resuming ? [] : prepareStoreFolder(path, overwrite);
@@ -184,11 +208,18 @@ export class StoreWriter {
   async append(record: SampleRecord): Promise<number> {
     this.#assertOpen();
     const { shape, data } = record;
-    if (shape[0] !== this.shape[0] || shape[1] !== this.shape[1] || shape[2] !== this.shape[2]) {
+    if (isVariableShape(this.shape)) {
+      if (!(shape[2] === this.shape[2] && Number.isInteger(shape[0]) && Number.isInteger(shape[1]) && shape[0] > 0 && shape[1] > 0)) {
+        throw invalidOption('record.shape', `[height, width, ${this.shape[2]}] of positive integers`, shape);
+      }
+      if (shapeByteLength(shape) > this.maxSampleBytes) {
+        throw invalidOption('record.shape', `at most ${this.maxSampleBytes} bytes of pixels (maxSampleBytes)`, shape);
+      }
+    } else if (shape[0] !== this.shape[0] || shape[1] !== this.shape[1] || shape[2] !== this.shape[2]) {
       throw invalidOption('record.shape', `the store's shape ${JSON.stringify(this.shape)}`, shape);
     }
-    if (!(data instanceof Uint8Array) || data.length !== shapeByteLength(this.shape)) {
-      throw invalidOption('record.data', `Uint8Array of ${shapeByteLength(this.shape)} bytes`, data?.length);
+    if (!(data instanceof Uint8Array) || data.length !== shapeByteLength(shape)) {
+      throw invalidOption('record.data', `Uint8Array of ${shapeByteLength(shape)} bytes`, data?.length);
     }
     if (this.labelNames && record.label !== null && !(record.label < this.labelNames.length)) {
       throw invalidOption('record.label', `label below ${this.labelNames.length}`, record.label);
@@ -238,6 +269,7 @@ export class StoreWriter {
       codec: this.codec.id,
       count: this.#count,
       shape: this.shape,
+      ...(isVariableShape(this.shape) ? { maxSampleBytes: this.maxSampleBytes } : {}),
       dtype: 'uint8',
       layout: 'HWC',
       colorSpace: 'srgb',
@@ -307,7 +339,7 @@ export class StoreWriter {
       throw new StoreFormatError(this.path, 'not-a-store', `${this.path} is not an unfinished imgstore store; cannot resume it`);
     }
     const found = unpackPlain(settingsBytes) as WriterSettings;
-    for (const key of ['shape', 'codec', 'labelNames', 'jobId'] as const) {
+    for (const key of ['shape', 'codec', 'labelNames', 'jobId', 'maxSampleBytes'] as const) {
       if (JSON.stringify(found[key]) !== JSON.stringify(expected[key])) {
         throw new ResumeMismatchError(
           this.path,

@@ -1,4 +1,4 @@
-import { StoreDamagedError, expectKnownKeys, invalidOption, isValidIndex } from '@imgstore/core';
+import { StoreDamagedError, expectKnownKeys, invalidOption, isValidIndex, isVariableShape, shapeByteLength } from '@imgstore/core';
 import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
 
 /** One damaged record, or (index null) a store-wide inconsistency such as a record count that disagrees. */
@@ -54,11 +54,14 @@ export async function verifyStore(path: string, options: VerifyStoreOptions = {}
     } else {
       for (const problem of countProblems(store)) report(problem);
     }
-    const scratch = new Uint8Array(store.header.shape[0] * store.header.shape[1] * store.header.shape[2]);
+    const variable = isVariableShape(store.header.shape);
+    const scratch = new Uint8Array(variable ? 0 : shapeByteLength(store.header.shape));
     for (let k = 0; k < total; k++) {
       const index = indices ? indices[k]! : k;
       try {
-        store.readInto(index, scratch, 0);
+        // Variable-size records are decoded whole (get); fixed ones into one reused buffer.
+        if (variable) store.get(index);
+        else store.readInto(index, scratch, 0);
       } catch (error) {
         if (!(error instanceof StoreDamagedError)) throw error;
         report({ index, reason: error.message });

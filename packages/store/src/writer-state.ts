@@ -7,6 +7,8 @@ export interface WriterSettings {
   codec: string;
   labelNames: string[] | null;
   jobId: string | null;
+  /** Variable-size stores only. */
+  maxSampleBytes?: number;
 }
 
 /** Committed with every batch: how far the job got. */
@@ -30,7 +32,7 @@ export function decodeCheckpoint(bytes: Uint8Array | undefined): Checkpoint {
  */
 export function headerOfUnfinishedStore(path: string, settingsBytes: Uint8Array, checkpoint: Checkpoint): StoreHeader {
   const settings = unpackPlain(settingsBytes) as Partial<WriterSettings>;
-  const { shape, codec, labelNames } = settings;
+  const { shape, codec, labelNames, maxSampleBytes } = settings;
   if (!Array.isArray(shape) || shape.length !== 3 || typeof codec !== 'string') {
     throw new StoreFormatError(path, 'not-a-store', `Store ${path} has no header and malformed writer settings`);
   }
@@ -40,6 +42,7 @@ export function headerOfUnfinishedStore(path: string, settingsBytes: Uint8Array,
     codec,
     count: checkpoint.records,
     shape: [shape[0]!, shape[1]!, shape[2]!],
+    ...(maxSampleBytes !== undefined ? { maxSampleBytes } : {}),
     dtype: 'uint8',
     layout: 'HWC',
     colorSpace: 'srgb',

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openDataset, VERIFY_MODES, type VerifyMode } from '@imgstore/store';
 import { DataLoader } from '@imgstore/dataset';
+import { InvalidOptionError, isVariableShape } from '@imgstore/core';
 
 interface BenchFlags {
   epochs: number;
@@ -8,6 +9,16 @@ interface BenchFlags {
   workers: number;
   verify: VerifyMode;
   json: boolean;
+  crop?: [number, number];
+}
+
+/** `--crop 224` or `--crop 224x192` (width × height, as --size): [height, width]. */
+function cropValue(text: string): [number, number] {
+  const match = /^\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*$/.exec(text);
+  const width = match ? Number(match[1]) : 0;
+  const height = match ? Number(match[2] ?? match[1]) : 0;
+  if (!(width >= 1 && height >= 1)) throw new InvalidArgumentError('--crop must be WIDTHxHEIGHT or one number, e.g. 224');
+  return [height, width];
 }
 
 function positiveInt(name: string, min = 1) {
@@ -32,6 +43,7 @@ export function benchCommand(): Command {
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), 64)
     .option('--workers <n>', 'worker threads (0: read in the main thread)', positiveInt('--workers', 0), 0)
     .addOption(new Option('--verify <mode>', 'when record checksums are checked').choices(VERIFY_MODES).default('always'))
+    .option('--crop <size>', 'random crop of every sample (WIDTHxHEIGHT or one number); needed for variable-size stores', cropValue)
     .option('--json', 'print the result as JSON', false)
     .addHelpText(
       'after',
@@ -45,8 +57,19 @@ Example:
     )
     .action(async (path: string, flags: BenchFlags) => {
       const dataset = openDataset(path, { verify: flags.verify });
-      const loader = new DataLoader(dataset, { batchSize: flags.batchSize, workers: flags.workers, shuffle: true, seed: 1 });
-      const sampleBytes = dataset.sampleShape[0] * dataset.sampleShape[1] * dataset.sampleShape[2];
+      if (isVariableShape(dataset.sampleShape) && !flags.crop) {
+        await dataset.close();
+        throw new InvalidOptionError('--crop', `${path} holds samples of varying size: give --crop (e.g. --crop 224) to batch them`);
+      }
+      const loader = new DataLoader(dataset, {
+        batchSize: flags.batchSize,
+        workers: flags.workers,
+        shuffle: true,
+        seed: 1,
+        ...(flags.crop ? { augment: { crop: flags.crop } } : {}),
+      });
+      const [h, w, c] = flags.crop ? [...flags.crop, dataset.sampleShape[2]] : dataset.sampleShape;
+      const sampleBytes = h * w * c;
       const perSecond: number[] = [];
       try {
         for (let epoch = 0; epoch <= flags.epochs; epoch++) {

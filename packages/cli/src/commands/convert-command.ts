@@ -92,7 +92,7 @@ export function convertCommand(): Command {
     .description('Convert a folder of images into a store of fixed-size RGB samples')
     .argument('<folder>', 'images: class subfolders (ImageFolder layout, gives labels) or any other layout (no labels)')
     .argument('[store]', 'store folder to create (not with --advise)')
-    .option('-s, --size <WxH>', 'output size, WIDTHxHEIGHT or one number for a square', '256x256')
+    .option('-s, --size <size>', 'output size: WIDTHxHEIGHT, one number for a square, shorter:N (keep aspect ratio) or original', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
     .option('--codec <id|module>', `record codec: ${defaultCodecs.ids().join(', ')}, or a module file exporting a codec`, DEFAULT_CODEC_ID)
     .option('--quality <q>', `JPEG quality for --codec jpeg, 1-100 (default ${DEFAULT_JPEG_QUALITY})`, qualityValue)
@@ -114,23 +114,26 @@ export function convertCommand(): Command {
       `
 Inputs are recognised by content (JPEG, PNG, WebP, GIF, TIFF, AVIF), EXIF orientation is applied,
 and every sample is stored as RGB uint8 (HWC), or grey / RGBA with --channels 1 / 4. Corrupt or
-non-image files are listed and skipped,
-never stored. Hidden files and folders (names starting with ".") are ignored.
+non-image files are listed and skipped, never stored. Hidden files and folders (names starting with
+".") are ignored. With --size shorter:N or original, records keep their aspect ratio and differ in
+size; the DataLoader then needs augment: { crop: [h, w] } to batch them.
 
 Examples:
   imgstore convert ./images ./train.lmdb
   imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite
   imgstore convert ./images ./small.lmdb --codec jpeg --quality 90          # ~10x smaller, lossy
+  imgstore convert ./images ./train.lmdb --size shorter:256                 # aspect ratio kept
   imgstore convert ./images ./custom.lmdb --codec ./my-codec.mjs             # a codec of your own
   imgstore convert --advise ./images                                        # compare codecs first
   imgstore convert ./images ./train-shards --shard-count 8 --shard-index 3   # one task of 8
   imgstore manifest ./train-shards                                          # once all 8 are done`,
     )
     .action(async (folder: string, output: string | undefined, flags: ConvertFlags) => {
-      const { width, height } = parseSize(flags.size);
+      const size = parseSize(flags.size);
       if (flags.advise) {
         if (output !== undefined) throw new InvalidOptionError('--advise', '--advise writes no store: give only the folder');
-        const adviceOptions = { width, height, fit: flags.fit, channels: Number(flags.channels) as Channels, sample: flags.adviseSample };
+        if (!('width' in size)) throw new InvalidOptionError('--size', '--advise compares codecs at one size: give --size WIDTHxHEIGHT');
+        const adviceOptions = { width: size.width, height: size.height, fit: flags.fit, channels: Number(flags.channels) as Channels, sample: flags.adviseSample };
         if (flags.json) console.log(JSON.stringify(await adviseCodecs({ input: folder, ...adviceOptions }), null, 2));
         else await printCodecAdvice(folder, adviceOptions);
         return;
@@ -148,8 +151,7 @@ Examples:
       const summary = await convertFolder({
         input: folder,
         output: store,
-        width,
-        height,
+        ...size,
         fit: flags.fit,
         codec,
         overwrite: flags.overwrite,

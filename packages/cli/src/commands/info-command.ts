@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { MANIFEST_FILE, type StoreHeader } from '@imgstore/core';
+import { MANIFEST_FILE, isVariableShape, type StoreHeader } from '@imgstore/core';
 import { openDataset, openStore } from '@imgstore/store';
 import { formatBytes } from '../format-bytes.js';
 import { storeSizeBytes } from '../store-size.js';
@@ -21,9 +21,13 @@ function describeLabels(labelNames: string[] | null, labelCounts: number[] | nul
 
 function headerLines(header: StoreHeader): string[] {
   const [h, w, c] = header.shape;
+  const size = header.provenance.settings?.size;
+  const shape = isVariableShape(header.shape)
+    ? `height×width×${c}, varying per record (${typeof size === 'string' ? `--size ${size}` : 'variable size'})`
+    : `${h}×${w}×${c}`;
   return [
     `format      ${header.format} v${header.version}, codec ${header.codec}`,
-    `shape       ${h}×${w}×${c} ${header.dtype} ${header.layout} (${header.colorSpace})`,
+    `shape       ${shape} ${header.dtype} ${header.layout} (${header.colorSpace})`,
   ];
 }
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { CAPTION_HEIGHT, renderContactSheet } from '@imgstore/image';
+import { isVariableShape } from '@imgstore/core';
 import { openDataset } from '@imgstore/store';
 import { seededPermutation } from '@imgstore/dataset';
 
@@ -45,12 +46,14 @@ Example:
       try {
         const count = Math.min(flags.count, dataset.length);
         const indices = seededPermutation(dataset.length, flags.seed).subarray(0, count);
-        const [height, width, channels] = dataset.sampleShape;
+        // Variable-size stores ([0, 0, c]): square tiles, each sample letterboxed into its own.
+        const [height, width] = isVariableShape(dataset.sampleShape) ? [MAX_TILE_SIDE, MAX_TILE_SIDE] : dataset.sampleShape;
         const scale = Math.min(1, MAX_TILE_SIDE / Math.max(height, width));
         const tiles = [...indices].map((index) => {
           const sample = dataset.get(index);
           const label = sample.label === null ? '-' : (dataset.labelNames?.[sample.label] ?? String(sample.label));
-          return { image: { data: sample.data, width, height, channels }, caption: `#${index} ${label}` };
+          const [h, w, c] = sample.shape;
+          return { image: { data: sample.data, width: w, height: h, channels: c }, caption: `#${index} ${label}` };
         });
         const columns = flags.columns ?? Math.max(1, Math.ceil(Math.sqrt(count)));
         const png = await renderContactSheet(tiles, {
