@@ -17,15 +17,17 @@ export function packRecord(record: SampleRecord): Uint8Array {
  * callers that hand it out must copy it when `bytes` is reused.
  */
 export function unpackRecord(bytes: Uint8Array, source = 'record'): SampleRecord {
-  let value: unknown;
+  return checkRecord(unpackMessage(bytes, source), source);
+}
+
+function unpackMessage(bytes: Uint8Array, source: string): unknown {
   try {
-    value = unpackPlain(bytes);
+    return unpackPlain(bytes);
   } catch (cause) {
     throw new DecodeFailedError(source, `Cannot decode ${source}: malformed msgpack (${(cause as Error).message})`, {
       cause,
     });
   }
-  return checkRecord(value, source);
 }
 
 function fail(source: string, what: string): never {
@@ -81,13 +83,5 @@ export function packEncodedRecord(record: Omit<SampleRecord, 'data'>, field: str
 
 /** Parses and checks a record written by `packEncodedRecord`; `data` is the view of `field`'s bytes. */
 export function unpackEncodedRecord(bytes: Uint8Array, field: string, source = 'record'): SampleRecord {
-  let value: unknown;
-  try {
-    value = unpackPlain(bytes);
-  } catch (cause) {
-    throw new DecodeFailedError(source, `Cannot decode ${source}: malformed msgpack (${(cause as Error).message})`, {
-      cause,
-    });
-  }
-  return checkRecordFields(value, source, field);
+  return checkRecordFields(unpackMessage(bytes, source), source, field);
 }

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { openDataset, VERIFY_MODES, type VerifyMode } from '@imgstore/store';
 import { DataLoader } from '@imgstore/dataset';
 import { InvalidOptionError, isVariableShape } from '@imgstore/core';
+import { parseSize, type SizeSpec } from '../parse-size.js';
 
 interface BenchFlags {
   epochs: number;
@@ -14,11 +15,14 @@ interface BenchFlags {
 
 /** `--crop 224` or `--crop 224x192` (width × height, as --size): [height, width]. */
 function cropValue(text: string): [number, number] {
-  const match = /^\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*$/.exec(text);
-  const width = match ? Number(match[1]) : 0;
-  const height = match ? Number(match[2] ?? match[1]) : 0;
-  if (!(width >= 1 && height >= 1)) throw new InvalidArgumentError('--crop must be WIDTHxHEIGHT or one number, e.g. 224');
-  return [height, width];
+  let size: SizeSpec | null = null;
+  try {
+    size = parseSize(text);
+  } catch {
+    // reported below, in --crop's words
+  }
+  if (!size || !('width' in size)) throw new InvalidArgumentError('--crop must be WIDTHxHEIGHT or one number, e.g. 224');
+  return [size.height, size.width];
 }
 
 function positiveInt(name: string, min = 1) {
