@@ -25,7 +25,7 @@ export function createProgram(): Command {
   }
   // Reading commands take --codec <module> for stores written with a codec of the user's own.
   for (const command of program.commands) {
-    if (command.name() === 'convert' || command.name() === 'manifest') continue;
+    if (command.name() === 'convert') continue;
     command.option('--codec <module>', "module file exporting the store's codec, when it is not built in (" + defaultCodecs.ids().join(', ') + ')');
   }
   program.hook('preAction', async (_program, action) => {
