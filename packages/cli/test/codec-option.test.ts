@@ -116,6 +116,7 @@ describe('convert --codec jpeg', () => {
       await Promise.all([store.close(), raw.close()]);
       const verify = await runImgstore(['verify', path, '-q']);
       expect(verify.code, verify.stderr).toBe(0);
+      expect((await runImgstore(['info', path])).stdout).toContain(`codec jpeg (JPEG-encoded pixels (lossy, quality ${quality} when written)`);
     }
     expect(sizes['60']!).toBeLessThan(sizes['95']!);
   }, 60_000);

@@ -19,6 +19,12 @@ function describeLabels(labelNames: string[] | null, labelCounts: number[] | nul
   return `${labelNames.length}: ${labelNames.map((name, i) => `${name} ${labelCounts[i]} (${pct(labelCounts[i]!)}%)`).join(', ')}`;
 }
 
+/** What the writer recorded of its codec's settings (a JPEG quality), when it differs from the id alone. */
+function codecDetail(header: StoreHeader): string {
+  const described = header.provenance.settings?.codec;
+  return typeof described === 'string' ? ` (${described})` : '';
+}
+
 function headerLines(header: StoreHeader): string[] {
   const [h, w, c] = header.shape;
   const size = header.provenance.settings?.size;
@@ -26,7 +32,7 @@ function headerLines(header: StoreHeader): string[] {
     ? `height×width×${c}, varying per record (${typeof size === 'string' ? `--size ${size}` : 'variable size'})`
     : `${h}×${w}×${c}`;
   return [
-    `format      ${header.format} v${header.version}, codec ${header.codec}`,
+    `format      ${header.format} v${header.version}, codec ${header.codec}` + codecDetail(header),
     `shape       ${shape} ${header.dtype} ${header.layout} (${header.colorSpace})`,
   ];
 }
