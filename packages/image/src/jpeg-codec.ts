@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import {
   DecodeFailedError,
   InvalidOptionError,
@@ -12,9 +11,10 @@ import {
 } from '@imgstore/core';
 import { defaultCodecs, packEncodedRecord, registerCodec, unpackEncodedRecord } from '@imgstore/codec';
 
-// libjpeg-turbo through a small synchronous binding: a 256×256 record decodes in ~0.25 ms, straight into
-// the caller's buffer, where sharp needs ~1.2 ms and a promise per image (measured in the issue note).
-const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as typeof import('@julusian/jpeg-turbo');
+import { turbo } from './libjpeg-turbo.js';
+
+// libjpeg-turbo's synchronous call decodes a 256×256 record in ~0.25 ms, straight into the caller's
+// buffer, where sharp needs ~1.2 ms and a promise per image (measured in issue 6's note).
 
 /** Where the JPEG bytes sit in the record's msgpack map (instead of "data"; see FORMAT.md). */
 export const JPEG_FIELD = 'jpeg';

@@ -89,7 +89,7 @@ function abortOnSignals(): { signal: AbortSignal; exitCode: () => number; dispos
 
 export function convertCommand(): Command {
   return new Command('convert')
-    .description('Convert a folder of images into a store of fixed-size RGB samples')
+    .description("Convert a folder of images into a store of decoded samples (fixed size by default)")
     .argument('<folder>', 'images: class subfolders (ImageFolder layout, gives labels) or any other layout (no labels)')
     .argument('[store]', 'store folder to create (not with --advise)')
     .option('-s, --size <size>', 'output size: WIDTHxHEIGHT, one number for a square, shorter:N (keep aspect ratio) or original', '256x256')
