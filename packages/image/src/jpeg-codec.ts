@@ -10,11 +10,7 @@ import {
   type Shape,
 } from '@imgstore/core';
 import { defaultCodecs, packEncodedRecord, registerCodec, unpackEncodedRecord } from '@imgstore/codec';
-
 import { turbo } from './libjpeg-turbo.js';
-
-// libjpeg-turbo's synchronous call decodes a 256×256 record in ~0.25 ms, straight into the caller's
-// buffer, where sharp needs ~1.2 ms and a promise per image (measured in issue 6's note).
 
 /** Where the JPEG bytes sit in the record's msgpack map (instead of "data"; see FORMAT.md). */
 export const JPEG_FIELD = 'jpeg';
@@ -95,7 +91,11 @@ function unpackJpegRecord(bytes: Uint8Array, limits: DecodeLimits | undefined): 
   return record;
 }
 
-/** Decodes the record's JPEG (its `data`) into `target` at `offset`; its size must equal the record's shape. */
+/**
+ * Decodes the record's JPEG (its `data`) into `target` at `offset`; its size must equal the record's shape.
+ * libjpeg-turbo's synchronous call decodes a 256×256 record in ~0.25 ms, straight into the caller's
+ * buffer, where sharp needs ~1.2 ms and a promise per image (measured in issue 6's note).
+ */
 function decodeJpegPixels(record: SampleRecord, target: Uint8Array, offset: number): void {
   const [height, width, channels] = record.shape;
   const byteLength = height * width * channels;
