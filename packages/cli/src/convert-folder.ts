@@ -12,7 +12,7 @@ import {
   type StoreHeader,
 } from '@imgstore/core';
 import { checkDecodeOptions, decodeImage, type Channels, type Fit, type RawImage } from '@imgstore/image';
-import { defaultCodecs } from '@imgstore/codec';
+import { DEFAULT_CODEC_ID, defaultCodecs } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
@@ -140,6 +140,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     const complete = completeStoreSummary(options.output, range.inputs);
     if (complete) return complete;
   }
+  const codec = typeof options.codec === 'object' ? options.codec : defaultCodecs.get(options.codec ?? DEFAULT_CODEC_ID);
   const sizeLabel = decodeOptions.shorterSide ? `shorter:${decodeOptions.shorterSide}` : decodeOptions.originalSize ? 'original' : null;
   const writer = createStoreWriter(options.output, {
     // Variable size: each record keeps its own height and width, bounded by the pixel limit.
@@ -155,8 +156,9 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
       (sizeLabel ? ` size=${sizeLabel}` : '') +
       (shard ? ` shard=${shard.index}/${shard.count}` : '') +
       // A codec object may carry encoding settings (JPEG quality) that its id does not show.
-      (isCustomCodec(options.codec) ? ` codec=${JSON.stringify(options.codec.description)}` : ''),
-    ...(options.codec === undefined ? {} : { codec: options.codec }),
+      // The codec's description carries its encoding settings (a JPEG quality) that its id does not.
+      ` codec=${JSON.stringify(codec.description)}`,
+    codec,
     provenance: {
       tool: '@imgstore/cli',
       toolVersion: version,
@@ -165,7 +167,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
         size: sizeLabel ?? [decodeOptions.width, decodeOptions.height],
         fit: decodeOptions.fit,
         channels: decodeOptions.channels,
-        ...(typeof options.codec === 'object' ? { codec: options.codec.description } : {}),
+        codec: codec.description,
         layout: scan.layout,
         ...(shard ? { shard: { ...shard, firstInput: range.first, inputs: range.inputs, folderInputs: scan.count } } : {}),
       },
@@ -243,11 +245,6 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     resumedAt,
     alreadyComplete: false,
   };
-}
-
-/** A codec object other than the one registered under its id (a JPEG codec at another quality, say). */
-function isCustomCodec(codec: string | Codec | undefined): codec is Codec {
-  return typeof codec === 'object' && !(defaultCodecs.has(codec.id) && defaultCodecs.get(codec.id) === codec);
 }
 
 /** For `resume` on a store that is already complete: its summary, so that nothing is redone. */

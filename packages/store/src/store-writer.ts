@@ -169,6 +169,9 @@ export class StoreWriter {
       for (const name of replaced) rmSync(join(path, name), { force: true });
       try {
         this.#dbs = openWriterDatabases(path, mapSize);
+        // A writer's environment on the file can make this thread's cached reader environment fail reads
+        // with EINVAL (lmdb-js) even when nothing is committed (a refused resume): drop it now.
+        forgetReaderDatabases(path);
       } catch (cause) {
         throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
       }

@@ -32,6 +32,23 @@ describe('opening a store again and again', () => {
     expect(openFiles()).toBeLessThanOrEqual(before + 2);
   });
 
+  // lmdb-js: after a writer environment opened the file in this thread, reads through the cached reader
+  // environment failed with EINVAL even though the writer committed nothing (a refused resume, after an
+  // open refused as unfinished). The writer now drops the cached reader environment when it opens.
+  it('reads an unfinished store again after a resume in this thread was refused', async () => {
+    const path = join(tmp.dir, 'refused.lmdb');
+    const shape: [number, number, number] = [2, 2, 3];
+    const writer = createStoreWriter(path, { shape, jobId: 'job-a' });
+    await writer.append({ name: 'x', label: null, shape, dtype: 'uint8', data: new Uint8Array(12).fill(7) });
+    await writer.close(); // unfinished, resumable
+    // What convertFolder's resume does: look for a complete store first (refused: unfinished).
+    expect(() => openStore(path)).toThrow(/did not finish/);
+    expect(() => createStoreWriter(path, { shape, jobId: 'job-b', resume: true })).toThrow(/started with jobId/);
+    const again = openStore(path, { allowIncomplete: true });
+    expect(again.get(0).data[0]).toBe(7);
+    await again.close();
+  });
+
   it('a closed reader refuses to read, and closing twice is harmless', async () => {
     const path = join(tmp.dir, 'b.lmdb');
     const shape: [number, number, number] = [2, 2, 3];
