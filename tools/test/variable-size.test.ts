@@ -146,6 +146,19 @@ describe('the DataLoader over a variable-size store', () => {
     await store.close();
   });
 
+  it("centre-crops for evaluation: each sample's middle window", async () => {
+    const store = openStore(apiStore);
+    const loader = new DataLoader(store, { batchSize: 4, augment: { crop: [40, 40], cropAt: 'center' } });
+    for await (const batch of loader) {
+      batch.indices.forEach((index, k) => {
+        const [h, w] = sizes[index]!;
+        const crop = batch.data.subarray(k * 40 * 40 * 3, (k + 1) * 40 * 40 * 3);
+        expect([crop[0], crop[1]], `sample ${index}`).toEqual([(h - 40) >> 1, (w - 40) >> 1]); // its own (y, x)
+      });
+    }
+    await store.close();
+  });
+
   it('names a sample smaller than the crop', async () => {
     const store = openStore(apiStore);
     const strict = new DataLoader(store, { batchSize: 8, augment: { crop: [42, 42] } });

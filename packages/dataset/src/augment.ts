@@ -1,16 +1,31 @@
-import { InvalidOptionError, expectBoolean, expectKnownKeys, expectPositiveInteger, invalidOption, isVariableShape, type Shape } from '@imgstore/core';
+import {
+  InvalidOptionError,
+  expectBoolean,
+  expectKnownKeys,
+  expectOneOf,
+  expectPositiveInteger,
+  invalidOption,
+  isVariableShape,
+  type Shape,
+} from '@imgstore/core';
 import { createRandom, mixSeed } from './seeded-shuffle.js';
 
 /** Training augmentations applied while a batch is filled (in the workers when there are any). */
 export interface Augment {
-  /** Random crop to [height, width], a new position per sample and epoch. */
+  /** Crop to [height, width]: at a random position per sample and epoch (training), or see `cropAt`. */
   crop?: [number, number];
+  /** `'random'` (default) or `'center'`: the same middle window every time (evaluation). */
+  cropAt?: CropPosition;
   /** Mirror left-right with probability 1/2. */
   flip?: boolean;
 }
 
+export const CROP_POSITIONS = ['random', 'center'] as const;
+export type CropPosition = (typeof CROP_POSITIONS)[number];
+
 export interface AugmentSpec {
   crop: [number, number] | null;
+  cropAt: CropPosition;
   flip: boolean;
   seed: number;
 }
@@ -21,8 +36,9 @@ export interface AugmentSpec {
  */
 export function augmentSpec(augment: Augment, shape: Shape, seed: number): { spec: AugmentSpec; output: Shape } {
   if (typeof augment !== 'object' || augment === null) throw invalidOption('augment', 'object', augment);
-  expectKnownKeys('augment', augment, ['crop', 'flip']);
+  expectKnownKeys('augment', augment, ['crop', 'cropAt', 'flip']);
   const flip = expectBoolean('augment.flip', augment.flip ?? false);
+  const cropAt = expectOneOf('augment.cropAt', augment.cropAt ?? 'random', CROP_POSITIONS);
   let crop: [number, number] | null = null;
   if (augment.crop !== undefined) {
     const c = augment.crop;
@@ -33,7 +49,7 @@ export function augmentSpec(augment: Augment, shape: Shape, seed: number): { spe
     }
   }
   if (!crop && isVariableShape(shape)) throw variableNeedsCrop('augment.crop');
-  return { spec: { crop, flip, seed }, output: crop ? [crop[0], crop[1], shape[2]] : shape };
+  return { spec: { crop, cropAt, flip, seed }, output: crop ? [crop[0], crop[1], shape[2]] : shape };
 }
 
 /** The error for batching samples of varying size without a transform that gives them one size. */
@@ -53,8 +69,9 @@ export function augmentInto(spec: AugmentSpec, shape: Shape, src: Uint8Array, ds
   const [h, w, c] = shape;
   const next = createRandom(mixSeed(mixSeed(spec.seed, epoch), index));
   const [oh, ow] = spec.crop ?? [h, w];
-  const top = spec.crop ? next() % (h - oh + 1) : 0;
-  const left = spec.crop ? next() % (w - ow + 1) : 0;
+  const centered = spec.cropAt === 'center';
+  const top = !spec.crop ? 0 : centered ? (h - oh) >> 1 : next() % (h - oh + 1);
+  const left = !spec.crop ? 0 : centered ? (w - ow) >> 1 : next() % (w - ow + 1);
   const mirror = spec.flip && next() % 2 === 1;
   const rowBytes = ow * c;
   for (let y = 0; y < oh; y++) {

@@ -1,7 +1,8 @@
 export { DataLoader } from './data-loader.js';
 export type { Batch, BatchableSample, DataLoaderOptions } from './data-loader.js';
 export type { Float32Output } from './normalize.js';
-export type { Augment } from './augment.js';
+export { CROP_POSITIONS } from './augment.js';
+export type { Augment, CropPosition } from './augment.js';
 export { SafeDataset, SAFE_POLICIES, reopenSafeDataset } from './safe-dataset.js';
 export { loadDataset } from './load-dataset.js';
 export type { SafePolicy, SafeDatasetOptions, SkippedSample } from './safe-dataset.js';

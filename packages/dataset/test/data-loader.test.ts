@@ -320,6 +320,22 @@ describe('augmentations', () => {
     expect(second.map((b) => Buffer.from(b.data).toString('hex'))).not.toEqual(first.map((b) => Buffer.from(b.data).toString('hex')));
   });
 
+  it("centre crop: every sample's middle window, the same in every epoch", async () => {
+    const loader = new DataLoader(createPatternDataset(12, shape, [], -1, true), { batchSize: 4, seed: 5, augment: { crop: [5, 6], cropAt: 'center' } });
+    const first = await collect(loader);
+    for (const batch of first) {
+      batch.indices.forEach((index, k) => {
+        // (8 - 5) >> 1 = 1 from the top, (10 - 6) >> 1 = 2 from the left
+        expect(locate(index, batch.data.subarray(k * 90, (k + 1) * 90), 5, 6, false), `sample ${index}`).toEqual([1, 2]);
+      });
+    }
+    const second = await collect(loader);
+    expect(second.map((b) => Buffer.from(b.data).toString('hex'))).toEqual(first.map((b) => Buffer.from(b.data).toString('hex')));
+    expect(() => new DataLoader(createPatternDataset(4, shape), { batchSize: 2, augment: { crop: [5, 6], cropAt: 'middle' as never } })).toThrow(
+      /one of "random", "center" for augment.cropAt/,
+    );
+  });
+
   it('flip: each sample is its image or its mirror image, both happen', async () => {
     const batches = await collect(new DataLoader(createPatternDataset(40, shape, [], -1, true), { batchSize: 8, augment: { flip: true } }));
     let mirrored = 0;
