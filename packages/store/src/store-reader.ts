@@ -130,25 +130,20 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   readInto(index: number, target: Uint8Array, offset: number): SampleInfo {
     const { codec } = this;
-    if (this.#variable) {
-      // Each record has its own size: decoded whole, then copied if it fits.
-      const record = this.#decode(index, codec.decodeView ?? codec.decode);
-      if (offset < 0 || offset + record.data!.length > target.length) {
-        throw invalidOption('target', `room for record ${index}'s ${record.data!.length} bytes at offset ${offset}`, target.length);
-      }
-      target.set(record.data!, offset);
-      return { label: record.label, shape: record.shape };
-    }
-    if (codec.decodeInto) {
+    if (codec.decodeInto && !this.#variable) {
       // The codec writes the pixels into `target` itself: decompressed or decoded in place, no copy.
       const byteLength = shapeByteLength(this.header.shape);
       if (offset < 0 || offset + byteLength > target.length) {
         throw invalidOption('offset', `an offset leaving ${byteLength} bytes in target (length ${target.length})`, offset);
       }
-      const record = this.#decode(index, (bytes, limits) => codec.decodeInto!(bytes, target, offset, limits));
+      const record = this.#decode(index, codec.decodeView ?? codec.decode, target, offset);
       return { label: record.label, shape: record.shape };
     }
+    // Decoded (a view when the codec can), then copied if it fits: variable-size records each have their own size.
     const record = this.#decode(index, codec.decodeView ?? codec.decode);
+    if (offset < 0 || offset + record.data!.length > target.length) {
+      throw invalidOption('target', `room for record ${index}'s ${record.data!.length} bytes at offset ${offset}`, target.length);
+    }
     target.set(record.data!, offset);
     return { label: record.label, shape: record.shape };
   }
@@ -161,7 +156,13 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     return { module: import.meta.url, factory: 'openStoreWithCodecModule', args: [this.codec.module, ...args] };
   }
 
-  #decode(index: number, decode: (bytes: Uint8Array, limits?: DecodeLimits) => DecodedRecord): DecodedRecord {
+  /** Checks and decodes record `index`; with `target`, through the codec's decodeInto (pixels into target at offset). */
+  #decode(
+    index: number,
+    decode: (bytes: Uint8Array, limits?: DecodeLimits) => DecodedRecord,
+    target?: Uint8Array,
+    offset = 0,
+  ): DecodedRecord {
     // A view that the next read overwrites: checked and decoded right here.
     const value = this.getStoredView(index);
     const verified = this.#verified;
@@ -169,7 +170,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     if (typeof payload === 'string') throw this.#damaged(index, `is damaged: ${payload}`);
     let record: DecodedRecord;
     try {
-      record = decode.call(this.codec, payload, this.#limits);
+      record = target ? this.codec.decodeInto!(payload, target, offset, this.#limits) : decode.call(this.codec, payload, this.#limits);
     } catch (cause) {
       throw this.#damaged(index, `passed its checksum but does not decode: ${(cause as Error).message}`, cause);
     }
