@@ -1,4 +1,4 @@
 import { packageBuild } from '../../tools/tsup.shared';
 
-// Shared build (ESM + CJS + .d.ts); see tools/tsup.shared.ts.
-export default packageBuild();
+// Shared build, plus the worker-thread entry that DecodePool starts by file URL.
+export default packageBuild({ entry: ['src/index.ts', 'src/decode-worker.ts'] });

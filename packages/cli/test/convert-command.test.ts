@@ -96,11 +96,11 @@ describe('imgstore convert', () => {
     expect(strict.stderr).toMatch(/3 input\(s\) rejected and --strict was given/);
   });
 
-  it('gives the same records whatever the concurrency', async () => {
+  it('gives the same records whatever the concurrency and decode threads', async () => {
     const one = join(tmp.dir, 'c1');
     const many = join(tmp.dir, 'c8');
-    expect((await runImgstore(['convert', folder, one, '--size', '16', '-j', '1', '-q'])).code).toBe(0);
-    expect((await runImgstore(['convert', folder, many, '--size', '16', '-j', '8', '-q'])).code).toBe(0);
+    expect((await runImgstore(['convert', folder, one, '--size', '32', '-j', '1', '--threads', '1', '-q'])).code).toBe(0);
+    expect((await runImgstore(['convert', folder, many, '--size', '32', '-j', '8', '--threads', '3', '-q'])).code).toBe(0);
     const [a, b] = [openStore(one), openStore(many)];
     try {
       expect(a.length).toBe(b.length);

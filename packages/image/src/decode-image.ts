@@ -1,8 +1,6 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import sharp from 'sharp';
-import { turbo } from './libjpeg-turbo.js';
-import { plainJpeg } from './plain-jpeg.js';
+import { readInputFile } from './input-file.js';
+import { decodePlainJpeg } from './plain-jpeg-decode.js';
 import {
   DecodeFailedError,
   expectKnownKeys,
@@ -71,6 +69,11 @@ export function checkDecodeOptions(options: DecodeImageOptions): CheckedDecodeOp
   return result;
 }
 
+/** `options` checked (or as they are, when checkDecodeOptions returned them). */
+export function resolveDecodeOptions(options: DecodeImageOptions | CheckedDecodeOptions): CheckedDecodeOptions {
+  return checked.has(options) ? (options as CheckedDecodeOptions) : checkOptions(options as DecodeImageOptions);
+}
+
 function checkOptions(options: DecodeImageOptions): CheckedDecodeOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
   expectKnownKeys('', options, KNOWN);
@@ -94,118 +97,63 @@ function checkOptions(options: DecodeImageOptions): CheckedDecodeOptions {
  * Decodes an image file (path) or its bytes to RGB uint8 HWC pixels of exactly width × height:
  * EXIF orientation applied, alpha dropped, any colour space (grey, CMYK, 16-bit) converted to 8-bit sRGB,
  * the first frame of an animation. The format is detected from the content, never from the file name.
- * Throws DecodeFailedError (with sharp's error as `cause`) for corrupt, truncated, unsupported or
+ * Plain JPEGs (see plainJpeg) are decoded by libjpeg-turbo and resized by imgstore's resampler
+ * (resample.ts: Lanczos-3, like sharp's default); everything else by sharp.
+ * Throws DecodeFailedError (with the underlying error as `cause`) for corrupt, truncated, unsupported or
  * oversized inputs.
  */
 export async function decodeImage(input: string | Uint8Array, options: DecodeImageOptions | CheckedDecodeOptions): Promise<RawImage> {
-  const { width, height, shorterSide, fit, limitInputPixels, channels } = checked.has(options)
-    ? (options as CheckedDecodeOptions)
-    : checkOptions(options as DecodeImageOptions);
-  const source = typeof input === 'string' ? input : `buffer of ${input.length} bytes`;
+  const checkedOptions = resolveDecodeOptions(options);
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw invalidOption('input', 'file path or Uint8Array', input);
   }
+  const source = describeSource(input);
   try {
     const bytes = typeof input === 'string' ? await readInputFile(input) : input;
-    const pixels = typeof bytes === 'string' || channels !== 3 ? null : await decodePlainJpeg(bytes, { width, height, shorterSide, limitInputPixels });
-    const image = pixels
-      ? sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
-      : sharp(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
-    // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
-    const resized = width
-      ? image.resize(width, height, { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })
-      : shorterSide
-        ? image.resize(shorterSide, shorterSide, { fit: 'outside' })
-        : image;
-    const converted =
-      channels === 1
-        ? resized.removeAlpha().toColourspace('b-w')
-        : channels === 4
-          ? resized.toColourspace('srgb').ensureAlpha(1)
-          : resized.removeAlpha().toColourspace('srgb');
-    const { data, info } = await converted.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const sizeWrong = width ? info.width !== width || info.height !== height : shorterSide ? Math.min(info.width, info.height) !== shorterSide : false;
-    if (info.channels !== channels || sizeWrong) {
-      const expected = width ? `${width}×${height}` : shorterSide ? `shorter side ${shorterSide}` : 'the original size';
-      throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${expected}×${channels}`);
-    }
-    // Upscaling a long, thin image to a shorter side can make far more pixels than it had.
-    if (info.width * info.height > limitInputPixels) {
-      throw new Error(`the resized image (${info.width}×${info.height}) exceeds the pixel limit (${limitInputPixels})`);
-    }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels };
+    const pixels = typeof bytes === 'string' ? null : await decodePlainJpeg(bytes, checkedOptions);
+    return pixels ?? (await decodeWithSharp(bytes, checkedOptions));
   } catch (cause) {
-    throw new DecodeFailedError(source, `Cannot decode ${source}: ${describeDecodeError(cause)}`, { cause });
+    throw decodeFailed(source, cause);
   }
 }
 
-/**
- * Plain JPEGs shrunk by less than this are decoded by libjpeg-turbo; larger shrinks go to sharp, which
- * decodes at 1/4 or 1/8 scale (and never holds the full-size pixels). Conversion of the corpus (300–1000
- * px photos to 256×256), three runs each: limit 2 → 7.1–8.8 s, 4 → 6.6–7.6 s, none → 6.4–7.5 s.
- */
-const TURBO_MAX_SHRINK = 4;
-
-/**
- * RGB pixels of a plain JPEG (see plainJpeg) decoded by libjpeg-turbo, when that is the faster way: the
- * output is more than a quarter of the input's size on some side (see TURBO_MAX_SHRINK) or not resized. Null means "let sharp decode it": not a plain JPEG, a larger
- * one, or any complaint from libjpeg-turbo (sharp then rejects the file with its own reason, or decodes
- * it). In conversion this is ~1.25× the images/s of sharp alone on the corpus (see issue 3's note).
- */
-async function decodePlainJpeg(
-  bytes: Uint8Array,
-  size: { width: number; height: number; shorterSide: number; limitInputPixels: number },
-): Promise<{ data: Buffer; width: number; height: number } | null> {
-  const jpeg = plainJpeg(bytes);
-  if (!jpeg) return null;
-  if (jpeg.width * jpeg.height > size.limitInputPixels) {
-    throw new Error(`Input image exceeds pixel limit (${jpeg.width}×${jpeg.height} > ${size.limitInputPixels} pixels)`);
-  }
-  const shrink = size.width
-    ? Math.min(jpeg.width / size.width, jpeg.height / size.height)
-    : size.shorterSide
-      ? Math.min(jpeg.width, jpeg.height) / size.shorterSide
-      : 1;
-  if (shrink >= TURBO_MAX_SHRINK) return null;
-  try {
-    const decoded = await turbo.decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: turbo.FORMAT_RGB });
-    return decoded.width === jpeg.width && decoded.height === jpeg.height ? decoded : null;
-  } catch {
-    return null;
-  }
+/** How error messages name an input. */
+export function describeSource(input: string | Uint8Array): string {
+  return typeof input === 'string' ? input : `buffer of ${input.length} bytes`;
 }
 
-/** Files up to this size are read here and handed to sharp as bytes; larger ones sharp reads itself. */
-const READ_WHOLE_FILE_BYTES = 64 * 1024 * 1024;
+/** The error decodeImage throws for `cause`. */
+export function decodeFailed(source: string, cause: unknown): DecodeFailedError {
+  return new DecodeFailedError(source, `Cannot decode ${source}: ${describeDecodeError(cause)}`, { cause });
+}
 
-/**
- * Opens `path` for sharp, for a clear reason where sharp would give a misleading one (a file without
- * read permission is "unsupported format", a link loop is "missing") or none at all (a FIFO blocks sharp
- * forever waiting for a writer: opened here without blocking, it is refused). Returns the file's bytes
- * (one read: sharp decodes a buffer ~1.5× faster than a path here, measured on the corpus), or the path
- * for a very large file.
- */
-async function readInputFile(path: string): Promise<Buffer | string> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      const kind = stats.isDirectory()
-        ? 'folder'
-        : stats.isFIFO()
-          ? 'FIFO'
-          : stats.isSocket()
-            ? 'socket'
-            : stats.isCharacterDevice() || stats.isBlockDevice()
-              ? 'device'
-              : 'special file';
-      throw new Error(`not a regular file (${kind})`);
-    }
-    if (stats.size === 0) throw new Error('empty file (0 bytes)');
-    return stats.size > READ_WHOLE_FILE_BYTES ? path : await handle.readFile();
-  } finally {
-    await handle.close();
+/** Decodes and resizes with sharp: every input that is not a plain JPEG (or that libjpeg-turbo refused). */
+export async function decodeWithSharp(bytes: Uint8Array | string, options: CheckedDecodeOptions): Promise<RawImage> {
+  const { width, height, shorterSide, fit, limitInputPixels, channels } = options;
+  const image = sharp(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
+  // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
+  const resized = width
+    ? image.resize(width, height, { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })
+    : shorterSide
+      ? image.resize(shorterSide, shorterSide, { fit: 'outside' })
+      : image;
+  const converted =
+    channels === 1
+      ? resized.removeAlpha().toColourspace('b-w')
+      : channels === 4
+        ? resized.toColourspace('srgb').ensureAlpha(1)
+        : resized.removeAlpha().toColourspace('srgb');
+  const { data, info } = await converted.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const sizeWrong = width ? info.width !== width || info.height !== height : shorterSide ? Math.min(info.width, info.height) !== shorterSide : false;
+  if (info.channels !== channels || sizeWrong) {
+    const expected = width ? `${width}×${height}` : shorterSide ? `shorter side ${shorterSide}` : 'the original size';
+    throw new Error(`decoder produced ${info.width}×${info.height}×${info.channels}, expected ${expected}×${channels}`);
   }
+  // Upscaling a long, thin image to a shorter side can make far more pixels than it had.
+  if (info.width * info.height > limitInputPixels) {
+    throw new Error(`the resized image (${info.width}×${info.height}) exceeds the pixel limit (${limitInputPixels})`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels };
 }
 
 /** A short, human reason for an error sharp/libvips reported while decoding, as reject lists show it. */

@@ -5,3 +5,7 @@ export { encodeImage, renderContactSheet, ENCODE_FORMATS, FORMAT_EXTENSIONS, CAP
 export type { EncodeFormat, ContactSheetTile, ContactSheetOptions } from './encode-image.js';
 export { createJpegCodec, jpegCodec, registerImageCodecs, DEFAULT_JPEG_QUALITY, JPEG_FIELD } from './jpeg-codec.js';
 export type { JpegCodecOptions } from './jpeg-codec.js';
+export { resampleRgb, Resampler } from './resample.js';
+export type { ResampleTarget } from './resample.js';
+export { DecodePool } from './decode-pool.js';
+export type { DecodePoolOptions } from './decode-pool.js';

@@ -48,6 +48,7 @@ interface ConvertFlags {
   codec: string;
   overwrite: boolean;
   concurrency?: number;
+  threads?: number;
   maxPixels?: number;
   strict: boolean;
   quiet: boolean;
@@ -99,7 +100,8 @@ export function convertCommand(): Command {
     .addOption(new Option('--channels <n>', 'stored channels: 3 RGB, 1 grey, 4 RGBA').choices(CHANNELS.map(String)).default('3'))
     .addOption(new Option('--overwrite', 'replace an existing store at <store>').default(false).conflicts('resume'))
     .option('--resume', 'finish an interrupted conversion into <store> (same folder and options); committed inputs are not decoded again', false)
-    .option('-j, --concurrency <n>', 'images decoded at once (default: 4 × CPUs)', positiveInt('--concurrency'))
+    .option('-j, --concurrency <n>', 'images decoded or waiting to be written at once (default: 16 per thread, fewer for large images)', positiveInt('--concurrency'))
+    .option('--threads <n>', 'worker threads that read and decode inputs (default: CPU count)', positiveInt('--threads'))
     .option('--max-pixels <n>', 'reject inputs with more pixels than this, before decoding (default 268402689)', positiveInt('--max-pixels'))
     .option('--strict', 'exit non-zero if any input was rejected', false)
     .option('--shard-count <n>', 'convert one of n shards of the sorted inputs; <store> is then the dataset folder of all shards', positiveInt('--shard-count'))
@@ -158,6 +160,7 @@ Examples:
         resume: flags.resume,
         signal: interrupt.signal,
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
         channels: Number(flags.channels) as Channels,

@@ -1,0 +1,76 @@
+// AssemblyScript: the two passes of imgstore's separable resampler for interleaved RGB uint8 pixels,
+// with 128-bit SIMD. Weights are Q14 fixed point; every sum is rounded (+2^13, >> 14) and clamped to
+// 0..255 exactly as packages/image/src/resample.ts documents. Compiled into src/resample-wasm.ts by
+// `npm run build:wasm`; the caller lays out memory and pads every buffer (see resample.ts).
+
+/** First byte the caller may use. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/**
+ * Vertical pass: dst row r = Σ_k weight[r][k] · src row (start[r] + k), over `rowBytes` bytes, 16 at a
+ * time (rows are padded to 16). `table` per output row: i32 start, then `taps` i16 weights (taps even).
+ */
+export function resampleRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rowBytes: i32, rows: i32, table: usize, taps: i32): void {
+  const entry = 4 + taps * 2;
+  const half = i32x4.splat(1 << 13);
+  for (let r = 0; r < rows; r++) {
+    const t = table + <usize>(r * entry);
+    const first = src + <usize>(load<i32>(t) * srcStride);
+    const out = dst + <usize>(r * dstStride);
+    for (let i = 0; i < rowBytes; i += 16) {
+      let a0 = half;
+      let a1 = half;
+      let a2 = half;
+      let a3 = half;
+      let p = first + <usize>i;
+      for (let k = 0; k < taps; k++) {
+        const w = i16x8.splat(load<i16>(t + 4 + <usize>(k * 2)));
+        const v = v128.load(p);
+        const lo = i16x8.extend_low_i8x16_u(v);
+        const hi = i16x8.extend_high_i8x16_u(v);
+        a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(lo, w));
+        a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(lo, w));
+        a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(hi, w));
+        a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(hi, w));
+        p += <usize>srcStride;
+      }
+      const lo16 = i16x8.narrow_i32x4_s(i32x4.shr_s(a0, 14), i32x4.shr_s(a1, 14));
+      const hi16 = i16x8.narrow_i32x4_s(i32x4.shr_s(a2, 14), i32x4.shr_s(a3, 14));
+      v128.store(out + <usize>i, i8x16.narrow_i16x8_u(lo16, hi16));
+    }
+  }
+}
+
+/**
+ * Horizontal pass: dst pixel c of each row = Σ_k weight[c][k] · src pixel (start[c] + k), two taps per
+ * step (a dot product of [R0 R1 G0 G1 B0 B1 0 0] with [w0 w1 w0 w1 w0 w1 0 0]). `table` per output
+ * column: i32 start, 12 bytes padding, then taps / 2 weight vectors. Writes 4 bytes per pixel (the 4th
+ * is overwritten by the next pixel; the last lands in padding).
+ */
+export function resampleColumns(src: usize, srcStride: i32, dst: usize, dstStride: i32, columns: i32, rows: i32, table: usize, taps: i32): void {
+  const pairs = taps >> 1;
+  const entry = 16 + pairs * 16;
+  const half = i32x4.splat(1 << 13);
+  const pick = i8x16(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
+  for (let r = 0; r < rows; r++) {
+    const row = src + <usize>(r * srcStride);
+    const out = dst + <usize>(r * dstStride);
+    for (let c = 0; c < columns; c++) {
+      const t = table + <usize>(c * entry);
+      let p = row + <usize>(load<i32>(t) * 3);
+      let w = t + 16;
+      let acc = half;
+      for (let k = 0; k < pairs; k++) {
+        const px = i8x16.swizzle(v128.load64_zero(p), pick);
+        acc = i32x4.add(acc, i32x4.dot_i16x8_s(px, v128.load(w)));
+        p += 6;
+        w += 16;
+      }
+      const v = i32x4.shr_s(acc, 14);
+      const n16 = i16x8.narrow_i32x4_s(v, v);
+      store<u32>(out + <usize>(c * 3), i32x4.extract_lane(i8x16.narrow_i16x8_u(n16, n16), 0));
+    }
+  }
+}
