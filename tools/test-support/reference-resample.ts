@@ -20,11 +20,8 @@ function axis(length: number, n: number, f: number): { first: number; weights: n
     const real = Array.from({ length: taps }, (_, k) => lanczos3((first + k - u) / stretch));
     const sum = real.reduce((a, b) => a + b, 0);
     const weights = real.map((w) => Math.round((w / sum) * ONE));
-    let largest = 0;
-    real.forEach((w, k) => {
-      if (Math.abs(w) > Math.abs(real[largest]!)) largest = k;
-    });
-    weights[largest]! += ONE - weights.reduce((a, b) => a + b, 0);
+    const nearest = Math.min(taps - 1, Math.max(0, Math.round(u) - first));
+    weights[nearest]! += ONE - weights.reduce((a, b) => a + b, 0);
     return { first, weights };
   });
 }

@@ -10,10 +10,13 @@ export function heapBase(): usize {
 
 /**
  * Vertical pass: dst row r = Σ_k weight[r][k] · src row (start[r] + k), over `rowBytes` bytes, 16 at a
- * time (rows are padded to 16). `table` per output row: i32 start, then `taps` i16 weights (taps even).
+ * time (rows are padded to 16), two taps per step: the two rows' bytes interleaved and widened to 16
+ * bits, then a dot product with [w0 w1 w0 w1 …] (pmaddwd). `table` per output row: i32 start, 12 bytes
+ * padding, then taps / 2 weight vectors.
  */
 export function resampleRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rowBytes: i32, rows: i32, table: usize, taps: i32): void {
-  const entry = 4 + taps * 2;
+  const pairs = taps >> 1;
+  const entry = 16 + pairs * 16;
   const half = i32x4.splat(1 << 13);
   for (let r = 0; r < rows; r++) {
     const t = table + <usize>(r * entry);
@@ -25,16 +28,19 @@ export function resampleRows(src: usize, srcStride: i32, dst: usize, dstStride: 
       let a2 = half;
       let a3 = half;
       let p = first + <usize>i;
-      for (let k = 0; k < taps; k++) {
-        const w = i16x8.splat(load<i16>(t + 4 + <usize>(k * 2)));
-        const v = v128.load(p);
-        const lo = i16x8.extend_low_i8x16_u(v);
-        const hi = i16x8.extend_high_i8x16_u(v);
-        a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(lo, w));
-        a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(lo, w));
-        a2 = i32x4.add(a2, i32x4.extmul_low_i16x8_s(hi, w));
-        a3 = i32x4.add(a3, i32x4.extmul_high_i16x8_s(hi, w));
-        p += <usize>srcStride;
+      let w = t + 16;
+      for (let k = 0; k < pairs; k++) {
+        const weights = v128.load(w);
+        const x = v128.load(p);
+        const y = v128.load(p + <usize>srcStride);
+        const lo = i8x16.shuffle(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const hi = i8x16.shuffle(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), weights));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), weights));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), weights));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), weights));
+        p += <usize>(srcStride * 2);
+        w += 16;
       }
       const lo16 = i16x8.narrow_i32x4_s(i32x4.shr_s(a0, 14), i32x4.shr_s(a1, 14));
       const hi16 = i16x8.narrow_i32x4_s(i32x4.shr_s(a2, 14), i32x4.shr_s(a3, 14));

@@ -12,8 +12,10 @@ import { RESAMPLE_WASM_BASE64 } from './resample-wasm.js';
  * n and scale f (source pixels per output pixel), output pixel i samples around
  * u = (i + 0.5)·f − 0.5 + (L − n·f)/2, i.e. the output window is centred on the source. The taps are
  * the ceil(2·3·max(f, 1)) source pixels from floor(u − support) + 1, moved inside the image at the
- * edges; tap t weighs lanczos3((t − u) / max(f, 1)); the weights are normalised, rounded to Q14
- * (multiples of 2^-14) and the largest adjusted so they sum to exactly 2^14. Rows are resampled first
+ * edges; tap t weighs lanczos3((t − u) / max(f, 1)), lanczos3(x) = 3·sin(πx)·sin(πx/3) / (πx)² for
+ * 0 < |x| < 3, 1 at 0, 0 beyond; the weights are normalised, rounded to Q14
+ * (multiples of 2^-14), and the one of the tap nearest u (rounding u half up) adjusted so they sum to
+ * exactly 2^14. Rows are resampled first
  * (over the source columns the output needs), then columns; each pass rounds (+2^13, >> 14) and clamps
  * to 0..255.
  */
@@ -25,18 +27,31 @@ const Q = 14;
 const ONE = 1 << Q;
 const LOBES = 3;
 
-function lanczos3(x: number): number {
-  if (x === 0) return 1;
-  if (x <= -LOBES || x >= LOBES) return 0;
-  const px = Math.PI * x;
-  return (LOBES * Math.sin(px) * Math.sin(px / LOBES)) / (px * px);
-}
-
 /** One axis: for each output pixel the first tap, and `taps` Q14 weights. */
 interface AxisPlan {
   taps: number;
   starts: Int32Array;
   weights: Int16Array;
+}
+
+/**
+ * Recently planned axes: datasets repeat image sizes (and a cover's shorter axis depends on its length
+ * alone), and planning costs two sines per tap.
+ */
+const recentAxes = new Map<string, AxisPlan>();
+const RECENT_AXES = 16;
+
+function cachedAxis(length: number, n: number, f: number): AxisPlan {
+  const key = `${length} ${n} ${f}`;
+  let plan = recentAxes.get(key);
+  if (plan) {
+    recentAxes.delete(key); // most recent last
+  } else {
+    plan = planAxis(length, n, f);
+    if (recentAxes.size >= RECENT_AXES) recentAxes.delete(recentAxes.keys().next().value!);
+  }
+  recentAxes.set(key, plan);
+  return plan;
 }
 
 /** Plans one axis (see the definition above). */
@@ -48,20 +63,52 @@ export function planAxis(length: number, n: number, f: number): AxisPlan {
   const weights = new Int16Array(n * taps);
   const w = new Float64Array(taps);
   const centre = (length - n * f) / 2;
+  const sin1 = Math.sin(Math.PI / stretch);
+  const cos1 = Math.cos(Math.PI / stretch);
+  const sin3 = Math.sin(Math.PI / stretch / LOBES);
+  const cos3 = Math.cos(Math.PI / stretch / LOBES);
   for (let i = 0; i < n; i++) {
     const u = (i + 0.5) * f - 0.5 + centre;
     const start = Math.max(0, Math.min(Math.floor(u - support) + 1, length - taps));
+    // lanczos3((start + k − u) / stretch) for every tap, the two sines stepped by angle addition rather
+    // than computed per tap (they were most of the planning time; the weights agree to ~1e-15).
+    const angle = (Math.PI * (start - u)) / stretch;
+    let s1 = Math.sin(angle);
+    let c1 = Math.cos(angle);
+    let s3 = Math.sin(angle / LOBES);
+    let c3 = Math.cos(angle / LOBES);
     let sum = 0;
-    for (let k = 0; k < taps; k++) sum += w[k] = lanczos3((start + k - u) / stretch);
+    for (let k = 0; k < taps; k++) {
+      const x = (start + k - u) / stretch;
+      const px = Math.PI * x;
+      // Near x = 0 the stepped sines lose their relative precision: there they are computed.
+      const value =
+        x === 0
+          ? 1
+          : x <= -LOBES || x >= LOBES
+            ? 0
+            : Math.abs(x) < 0.01
+              ? (LOBES * Math.sin(px) * Math.sin(px / LOBES)) / (px * px)
+              : (LOBES * s1 * s3) / (px * px);
+      w[k] = value;
+      sum += value;
+      const s1Next = s1 * cos1 + c1 * sin1;
+      c1 = c1 * cos1 - s1 * sin1;
+      s1 = s1Next;
+      const s3Next = s3 * cos3 + c3 * sin3;
+      c3 = c3 * cos3 - s3 * sin3;
+      s3 = s3Next;
+    }
     let total = 0;
-    let largest = 0;
     for (let k = 0; k < taps; k++) {
       const q = Math.round((w[k]! / sum) * ONE);
       weights[i * taps + k] = q;
       total += q;
-      if (Math.abs(w[k]!) > Math.abs(w[largest]!)) largest = k;
     }
-    weights[i * taps + largest] = weights[i * taps + largest]! + ONE - total;
+    // The rounding residue goes to the tap nearest u (the first of two as near): chosen by position,
+    // not by comparing weights, which are equal in pairs and may differ in their last bits.
+    const nearest = Math.min(taps - 1, Math.max(0, Math.round(u) - start));
+    weights[i * taps + nearest] = weights[i * taps + nearest]! + ONE - total;
     starts[i] = start;
   }
   return { taps, starts, weights };
@@ -133,19 +180,20 @@ export class Resampler {
   /** Plans resampling width × height RGB pixels to `target`; returns where to write those pixels (valid until the next prepare). */
   prepare(width: number, height: number, target: ResampleTarget): Buffer {
     const size = resampleGeometry(width, height, target);
-    const columns = planAxis(width, size.width, size.fx);
-    const rows = planAxis(height, size.height, size.fy);
+    const columns = cachedAxis(width, size.width, size.fx);
+    const rows = cachedAxis(height, size.height, size.fy);
     const firstColumn = columns.starts[0]!;
     const regionBytes = (columns.starts[size.width - 1]! + columns.taps - firstColumn) * 3;
     const rowTaps = rows.taps + (rows.taps & 1);
     const columnTaps = columns.taps + (columns.taps & 1);
-    const rowEntry = 4 + rowTaps * 2;
+    const rowEntry = 16 + rowTaps * 8;
     const columnEntry = 16 + columnTaps * 8;
     const tmpStride = align16(regionBytes + 16);
     // Each buffer is followed by at least 16 bytes of padding: the kernels read and write whole vectors.
+    // The source has a whole row more: an odd tap count is padded with a zero weight on the next row.
     const base = align16(this.#kernels.heapBase());
     const src = base;
-    const tmp = src + align16(width * height * 3 + 16);
+    const tmp = src + align16(width * (height + 1) * 3 + 16);
     const out = tmp + tmpStride * size.height + 16;
     const rowTable = out + align16(size.width * size.height * 3 + 16);
     const columnTable = rowTable + align16(rowEntry * size.height);
@@ -157,8 +205,14 @@ export class Resampler {
     const i32 = new Int32Array(memory.buffer);
     for (let r = 0; r < size.height; r++) {
       const entry = rowTable + r * rowEntry;
+      i32.fill(0, entry >> 2, (entry + rowEntry) >> 2);
       i32[entry >> 2] = rows.starts[r]!;
-      for (let k = 0; k < rowTaps; k++) i16[(entry + 4) / 2 + k] = k < rows.taps ? rows.weights[r * rows.taps + k]! : 0;
+      // Pair p = taps 2p, 2p+1 as [w0 w1 w0 w1 w0 w1 w0 w1] (four columns at a time).
+      for (let k = 0; k < rows.taps; k++) {
+        const weight = rows.weights[r * rows.taps + k]!;
+        const lane = (entry + 16) / 2 + (k >> 1) * 8 + (k & 1);
+        for (let l = 0; l < 8; l += 2) i16[lane + l] = weight;
+      }
     }
     for (let c = 0; c < size.width; c++) {
       const entry = columnTable + c * columnEntry;
