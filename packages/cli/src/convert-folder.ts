@@ -139,6 +139,21 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
   const concurrency = expectPositiveInteger('concurrency', options.concurrency ?? defaultConcurrency(threads, decodeOptions));
   const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
   const resume = expectBoolean('resume', options.resume ?? false);
+  // The decode threads start loading now, while the folder is scanned and the store opened.
+  const pool = new DecodePool({ threads });
+  try {
+    return await convertWithPool(options, pool, { decodeOptions, variable, concurrency, overwrite, resume });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function convertWithPool(
+  options: ConvertFolderOptions,
+  pool: DecodePool,
+  checked: { decodeOptions: CheckedDecodeOptions; variable: boolean; concurrency: number; overwrite: boolean; resume: boolean },
+): Promise<ConvertSummary> {
+  const { decodeOptions, variable, concurrency, overwrite, resume } = checked;
   const { signal } = options;
   const started = performance.now();
 
@@ -183,7 +198,6 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     },
   });
 
-  const pool = new DecodePool({ threads });
   const decode = (file: InputFile): Promise<Decoded> =>
     pool.decode(file.path, decodeOptions).then(
       (image) => ({ file, image }),
@@ -241,8 +255,6 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
     // Commit what is complete (the checkpoint says how far), leave the store resumable, then report.
     await writer.close().catch(() => undefined);
     throw error;
-  } finally {
-    await pool.close();
   }
   const header = await writer.finish();
   const store = openStore(options.output);

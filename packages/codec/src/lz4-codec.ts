@@ -1,9 +1,16 @@
-import { compressSync, uncompressSync } from 'lz4-napi';
+import { createRequire } from 'node:module';
 import { DecodeFailedError, type Codec } from '@imgstore/core';
 import { packRecord, unpackRecord } from './record-msgpack.js';
 
 /** Without limits from a store header, a larger declared size is refused before anything is allocated. */
 export const LZ4_MAX_DECODED_BYTES = 1 << 30;
+
+let lz4: typeof import('lz4-napi') | undefined;
+
+/** lz4-napi, loaded on first use (~40 ms): most processes never touch an lz4 store. */
+function lz4Napi(): typeof import('lz4-napi') {
+  return (lz4 ??= createRequire(import.meta.url)('lz4-napi') as typeof import('lz4-napi'));
+}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -22,7 +29,7 @@ export const lz4Codec: Codec = {
   id: 'lz4',
   description: 'msgpack record as a size-prefixed LZ4 block',
   encode(record) {
-    return compressSync(asBuffer(packRecord(record)));
+    return lz4Napi().compressSync(asBuffer(packRecord(record)));
   },
   decode(bytes, limits) {
     if (bytes.length < 5) fail(`${bytes.length} bytes is too short for an LZ4 block`);
@@ -31,7 +38,7 @@ export const lz4Codec: Codec = {
     if (declared > most) fail(`LZ4 block claims ${declared} bytes, more than a record may hold (${most})`);
     let plain: Buffer;
     try {
-      plain = uncompressSync(asBuffer(bytes));
+      plain = lz4Napi().uncompressSync(asBuffer(bytes));
     } catch (cause) {
       fail(`invalid LZ4 block (${(cause as Error).message})`, cause);
     }

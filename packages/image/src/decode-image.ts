@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './load-sharp.js';
 import { readInputFile } from './input-file.js';
 import { decodePlainJpeg } from './plain-jpeg-decode.js';
 import {
@@ -130,7 +130,7 @@ export function decodeFailed(source: string, cause: unknown): DecodeFailedError 
 /** Decodes and resizes with sharp: every input that is not a plain JPEG (or that libjpeg-turbo refused). */
 export async function decodeWithSharp(bytes: Uint8Array | string, options: CheckedDecodeOptions): Promise<RawImage> {
   const { width, height, shorterSide, fit, limitInputPixels, channels } = options;
-  const image = sharp(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
+  const image = loadSharp()(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
   // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
   const resized = width
     ? image.resize(width, height, { fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })

@@ -59,6 +59,8 @@ export class DecodePool {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
     expectKnownKeys('', options, ['threads']);
     this.threads = expectPositiveInteger('threads', options.threads ?? availableParallelism());
+    // Started now, so that they load while the caller gets ready (scans a folder, opens a store).
+    for (let w = 0; w < this.threads; w++) this.#spawn();
   }
 
   /** Decodes like decodeImage(input, options), on a worker thread where that helps. */
@@ -84,13 +86,12 @@ export class DecodePool {
   }
 
   #leastLoaded(): number {
-    if (this.#workers.length < this.threads && this.#load.every((load) => load > 0)) return this.#spawn();
     let best = 0;
     for (let w = 1; w < this.#workers.length; w++) if (this.#load[w]! < this.#load[best]!) best = w;
     return best;
   }
 
-  #spawn(): number {
+  #spawn(): void {
     const w = this.#workers.length;
     // A worker inherits the process's flags, but refuses to start with `--input-type` (of
     // `node --input-type=module -e …`); given explicitly, the list may not hold per-process flags.
@@ -106,7 +107,6 @@ export class DecodePool {
     worker.on('exit', (code) => {
       if (this.#workers.includes(worker)) this.#fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `Decode worker ${w} exited with code ${code}`));
     });
-    return w;
   }
 
   #settle(reply: DecodeReply): void {

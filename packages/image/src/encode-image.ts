@@ -1,4 +1,5 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { loadSharp } from './load-sharp.js';
 import { expectOneOf, type RawImage } from '@imgstore/core';
 
 export const ENCODE_FORMATS = ['png', 'jpeg'] as const;
@@ -8,7 +9,7 @@ export type EncodeFormat = (typeof ENCODE_FORMATS)[number];
 export const FORMAT_EXTENSIONS: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg' };
 
 function fromRaw(image: RawImage): Sharp {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
+  return loadSharp()(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
 }
 
 /** Encodes raw pixels (e.g. a stored sample) as PNG (lossless) or JPEG (quality 95). */
@@ -63,7 +64,7 @@ export async function renderContactSheet(tiles: ContactSheetTile[], options: Con
     })
     .join('');
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${captions}</svg>`);
-  return sharp({ create: { width, height, channels: 3, background: { r: 24, g: 24, b: 24 } } })
+  return loadSharp()({ create: { width, height, channels: 3, background: { r: 24, g: 24, b: 24 } } })
     .composite([
       ...pictures.map((input, k) => ({ input, left: (k % columns) * tileWidth, top: Math.floor(k / columns) * cellHeight })),
       { input: svg, left: 0, top: 0 },

@@ -69,9 +69,10 @@ function encodeJpegRecord(record: SampleRecord, quality: number): Uint8Array {
   const [height, width, channels] = record.shape;
   checkShape(record.shape);
   const pixels = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
-  const jpeg = turbo.compressSync(pixels, {
-    format: channels === 1 ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB,
-    subsampling: channels === 1 ? turbo.SAMP_GRAY : turbo.SAMP_420,
+  const t = turbo();
+  const jpeg = t.compressSync(pixels, {
+    format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB,
+    subsampling: channels === 1 ? t.SAMP_GRAY : t.SAMP_420,
     width,
     height,
     quality,
@@ -101,9 +102,10 @@ function decodeJpegPixels(record: SampleRecord, target: Uint8Array, offset: numb
   const byteLength = height * width * channels;
   const out = Buffer.from(target.buffer, target.byteOffset + offset, byteLength);
   let decoded: { width: number; height: number };
+  const t = turbo();
   try {
     const jpeg = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
-    decoded = turbo.decompressSync(jpeg, out, { format: channels === 1 ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB });
+    decoded = t.decompressSync(jpeg, out, { format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB });
   } catch (cause) {
     // A buffer too small means the JPEG is larger than the record says; the binding's other messages
     // (often "No error" for a truncated stream) say little, so the reason is stated plainly.

@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 
+type Turbo = typeof import('@julusian/jpeg-turbo');
+let loaded: Turbo | undefined;
+
 /**
  * libjpeg-turbo through @julusian/jpeg-turbo (a prebuilt binding with its own libturbojpeg): the jpeg
  * codec decodes records with it, and conversion decodes plain JPEG inputs with it (see decodeImage).
+ * Loaded on first use, like sharp (see load-sharp.ts): a process that never decodes a JPEG (a CLI
+ * command that only reads a raw store) does not pay for loading it.
  */
-export const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as typeof import('@julusian/jpeg-turbo');
+export function turbo(): Turbo {
+  return (loaded ??= createRequire(import.meta.url)('@julusian/jpeg-turbo') as Turbo);
+}

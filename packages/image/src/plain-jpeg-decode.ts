@@ -63,11 +63,11 @@ export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptio
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (!path.target) {
-      const decoded = turbo.decompressSync(source, { format: turbo.FORMAT_RGB });
+      const decoded = turbo().decompressSync(source, { format: turbo().FORMAT_RGB });
       return decoded.width === jpeg.width && decoded.height === jpeg.height ? rgb(decoded.data, decoded.width, decoded.height) : null;
     }
     const pixels = resampler.prepare(jpeg.width, jpeg.height, path.target);
-    const decoded = turbo.decompressSync(source, pixels, { format: turbo.FORMAT_RGB });
+    const decoded = turbo().decompressSync(source, pixels, { format: turbo().FORMAT_RGB });
     if (decoded.width !== jpeg.width || decoded.height !== jpeg.height) return null;
   } catch {
     return null;
@@ -83,7 +83,7 @@ export async function decodePlainJpeg(bytes: Uint8Array, options: PlainDecodeOpt
   checkLimits(jpeg.width, jpeg.height, path.target, options.limitInputPixels);
   let decoded: { data: Buffer; width: number; height: number };
   try {
-    decoded = await turbo.decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: turbo.FORMAT_RGB });
+    decoded = await turbo().decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: turbo().FORMAT_RGB });
   } catch {
     return null;
   }
