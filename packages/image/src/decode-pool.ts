@@ -101,12 +101,13 @@ export class DecodePool {
     const worker = new Worker(new URL('./decode-worker.js', import.meta.url), execArgv ? { execArgv } : {});
     this.#workers.push(worker);
     this.#load.push(0);
-    worker.unref();
     worker.on('message', (reply: DecodeReply) => this.#settle(reply));
     worker.on('error', (error) => this.#fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `Decode worker ${w} failed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => {
       if (this.#workers.includes(worker)) this.#fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `Decode worker ${w} exited with code ${code}`));
     });
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
   }
 
   #settle(reply: DecodeReply): void {
