@@ -54,6 +54,8 @@ export class DecodePool {
   #seq = 0;
   #failure: Error | undefined;
   #closed = false;
+  /** Set by close(): workers skip the requests still queued for them. */
+  readonly #stop = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(options: DecodePoolOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
@@ -77,12 +79,28 @@ export class DecodePool {
     return reply;
   }
 
-  /** Ends the workers; decodes still in flight are rejected. */
-  async close(): Promise<void> {
+  /**
+   * Ends the workers; decodes still in flight are rejected. Each worker finishes the image it is on and
+   * skips the rest: terminating a thread inside a native call (libjpeg-turbo) can abort the process.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.#closed = true;
+    Atomics.store(this.#stop, 0, 1);
     const workers = this.#workers.splice(0);
     this.#fail(new ImgstoreError('ERR_IMGSTORE_POOL_CLOSED', 'The decode pool was closed'));
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void worker.terminate().then(() => resolve()), graceMs);
+            worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            worker.postMessage('close');
+          }),
+      ),
+    );
   }
 
   #leastLoaded(): number {
@@ -98,7 +116,7 @@ export class DecodePool {
     const execArgv = process.execArgv.some((arg) => arg.startsWith('--input-type'))
       ? process.execArgv.filter((arg) => !arg.startsWith('--input-type'))
       : undefined;
-    const worker = new Worker(new URL('./decode-worker.js', import.meta.url), execArgv ? { execArgv } : {});
+    const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: { stop: this.#stop }, ...(execArgv ? { execArgv } : {}) });
     this.#workers.push(worker);
     this.#load.push(0);
     worker.on('message', (reply: DecodeReply) => this.#settle(reply));

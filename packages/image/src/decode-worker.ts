@@ -1,6 +1,6 @@
 // The worker thread of a DecodePool (decode-pool.ts): reads a file and, for a plain JPEG, decodes and
 // resamples it here; anything else goes back to the pool as bytes for sharp.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { DecodeReply, DecodeRequest } from './decode-pool.js';
 import { readInputFileSync } from './input-file.js';
 import { decodePlainJpegSync } from './plain-jpeg-decode.js';
@@ -8,13 +8,19 @@ import { Resampler } from './resample.js';
 
 const resampler = new Resampler();
 const port = parentPort!;
+/** Set when the pool closes: what is still queued is skipped. */
+const stop = (workerData as { stop: Int32Array }).stop;
 
 /** Moved, not copied, when the bytes own their whole buffer (small reads may share Node's pool). */
 function transferable(bytes: Uint8Array): ArrayBuffer[] {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
 }
 
-port.on('message', ({ seq, input, options }: DecodeRequest) => {
+port.on('message', (request: DecodeRequest | 'close') => {
+  // Closing the port ends the thread once this message is handled: never inside a native call.
+  if (request === 'close') return port.close();
+  if (Atomics.load(stop, 0)) return;
+  const { seq, input, options } = request;
   let reply: DecodeReply;
   let transfer: ArrayBuffer[] = [];
   try {

@@ -91,6 +91,37 @@ describe('DecodePool', () => {
     expect((error as ImgstoreError).code).toBe('ERR_IMGSTORE_POOL_CLOSED');
   });
 
+  it('closing while decodes are in flight ends the workers cleanly (never inside a native call)', async () => {
+    // Terminating a worker thread inside libjpeg-turbo aborts the whole process ("terminate called after
+    // throwing an instance of 'Napi::Error'"): a child process closes pools mid-flight, round after round.
+    // Large photos, so that much of a worker's time is inside libjpeg-turbo.
+    const jpegs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      jpegs.push(join(tmp.dir, `large-${i}.jpg`));
+      writeFileSync(jpegs[i]!, await makeImage(1400, 1000, 'jpeg', { seed: i }));
+    }
+    const script = join(tmp.dir, 'close-mid-flight.mjs');
+    writeFileSync(
+      script,
+      `import { DecodePool } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'packages/image/dist/index.js')).href)};\n` +
+        `const files = ${JSON.stringify(jpegs)};\n` +
+        `for (let round = 0; round < 25; round++) {\n` +
+        `  const pool = new DecodePool({ threads: 2 });\n` +
+        `  const all = [];\n` +
+        `  for (let i = 0; i < 8; i++) for (const f of files) all.push(pool.decode(f, { width: 400, height: 400 }).then(() => 'done', (e) => e.code));\n` +
+        `  await all[0];\n` + // the workers are busy decoding now
+        `  await new Promise((resolve) => setTimeout(resolve, round % 6));\n` +
+        `  await pool.close();\n` +
+        `  const outcomes = new Set(await Promise.all(all));\n` +
+        `  for (const o of outcomes) if (o !== 'done' && o !== 'ERR_IMGSTORE_POOL_CLOSED') throw new Error('unexpected ' + o);\n` +
+        `}\n` +
+        `console.log('ok');\n`,
+    );
+    const run = await runProcess(process.execPath, [script]);
+    expect(run.stderr).toBe('');
+    expect([run.code, run.stdout.trim()]).toEqual([0, 'ok']);
+  });
+
   it('does not keep a process alive when it is left open', async () => {
     const script = join(tmp.dir, 'left-open.mjs');
     writeFileSync(
