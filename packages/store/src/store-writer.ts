@@ -57,8 +57,15 @@ export interface StoreWriterOptions {
   resume?: boolean;
   /** Identifies the job (e.g. a digest of the input list), so that a resume refuses another job's store. */
   jobId?: string;
-  /** Records (and rejects) per LMDB write transaction. Default 64: ~13 MB at 256×256×3, few commits. */
+  /** Most records (and rejects) per LMDB write transaction. Default 64. */
   recordsPerCommit?: number;
+  /**
+   * A transaction is also committed once its values reach this many bytes. Default 4 MiB: ~20 records
+   * at 256×256×3. Smaller transactions convert faster (LMDB allocates a transaction's pages and frees
+   * them at commit; 13 MB at a time cost page faults): on the corpus, 20 records per commit gave 1.24×
+   * the images/s of 64.
+   */
+  bytesPerCommit?: number;
   /** Informative facts recorded in the header (tool, source folder, settings). */
   provenance?: Partial<StoreProvenance>;
   /**
@@ -83,6 +90,7 @@ const KNOWN_OPTIONS = [
   'resume',
   'jobId',
   'recordsPerCommit',
+  'bytesPerCommit',
   'provenance',
   'mapSize',
 ];
@@ -115,6 +123,8 @@ export class StoreWriter {
   #rejected = 0;
   #position = 0;
   #recordsPerCommit: number;
+  #bytesPerCommit: number;
+  #pendingBytes = 0;
   #provenance: Partial<StoreProvenance>;
   #closed = false;
   #failed: StoreWriteError | null = null;
@@ -143,6 +153,7 @@ export class StoreWriter {
     const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
     const resume = expectBoolean('resume', options.resume ?? false);
     this.#recordsPerCommit = expectPositiveInteger('recordsPerCommit', options.recordsPerCommit ?? 64);
+    this.#bytesPerCommit = expectPositiveInteger('bytesPerCommit', options.bytesPerCommit ?? 4 * 1024 * 1024);
     // A codec object is used as given (e.g. a JPEG codec at another quality) and registered only when
     // its id is new, so that readers in this process resolve it too.
     this.codec = typeof codec === 'string' ? codecs.get(codec) : codecs.has(codec.id) ? codec : codecs.register(codec).get(codec.id);
@@ -229,7 +240,9 @@ export class StoreWriter {
     }
     const index = this.#count++;
     if (this.#labelCounts && record.label !== null) this.#labelCounts[record.label]!++;
-    this.#pending.push([this.#dbs.records, recordKey(index), sealRecord(this.codec.encode(record))]);
+    const value = sealRecord(this.codec.encode(record));
+    this.#pending.push([this.#dbs.records, recordKey(index), value]);
+    this.#pendingBytes += value.length;
     await this.#commitIfFull();
     return index;
   }
@@ -253,6 +266,7 @@ export class StoreWriter {
     };
     const batch = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     batch.push([this.#dbs.meta, Buffer.from(CHECKPOINT_KEY), packPlain(checkpoint)]);
     await this.#commit(batch);
   }
@@ -312,7 +326,7 @@ export class StoreWriter {
   }
 
   async #commitIfFull(): Promise<void> {
-    if (this.#pending.length >= this.#recordsPerCommit) await this.flush();
+    if (this.#pending.length >= this.#recordsPerCommit || this.#pendingBytes >= this.#bytesPerCommit) await this.flush();
   }
 
   async #commit(entries: Entry[]): Promise<void> {

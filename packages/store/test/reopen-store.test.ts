@@ -84,6 +84,26 @@ describe('opening a store again and again', () => {
     await store.close();
   });
 
+  it('commits once the pending values reach bytesPerCommit, before recordsPerCommit', async () => {
+    const path = join(tmp.dir, 'bytes.lmdb');
+    // 49,152 pixel bytes per record: the third one takes the batch past 140,000 bytes.
+    const writer = createStoreWriter(path, { shape: big, bytesPerCommit: 140_000 });
+    const committed = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5)); // lmdb-js resets its read transaction on a timer
+      const store = openStore(path, { allowIncomplete: true });
+      const length = store.length;
+      await store.close();
+      return length;
+    };
+    await writer.append(bigRecord(0));
+    await writer.append(bigRecord(1));
+    expect(await committed()).toBe(0);
+    await writer.append(bigRecord(2));
+    expect(await committed()).toBe(3);
+    await writer.finish();
+    expect(() => createStoreWriter(join(tmp.dir, 'x.lmdb'), { shape: big, bytesPerCommit: 0 })).toThrow(/bytesPerCommit/);
+  });
+
   it('a reader held across commits keeps its snapshot while a newer reader sees more', async () => {
     const path = join(tmp.dir, 'd.lmdb');
     const writer = createStoreWriter(path, { shape: big, recordsPerCommit: 4 });
