@@ -167,7 +167,9 @@ export function describeDecodeError(error: unknown): string {
   if (/pixel limit/i.test(message)) return `too many pixels (${message})`;
   // libvips shares one error buffer between threads: under load the detail can be missing or another
   // image's, so sharp's own prefix ("Input file has corrupt header") counts as much as the detail.
-  if (/premature end|truncated|unexpected end|not enough data|end of stream|corrupt|read error|crc error/i.test(message)) {
+  // "source: bad seek to N": a loader read past the end of the bytes it was given (seen for a truncated
+  // JPEG when several images fail at once).
+  if (/premature end|truncated|unexpected end|not enough data|end of stream|corrupt|read error|crc error|bad seek/i.test(message)) {
     return `truncated or corrupt image (${firstLine(message)})`;
   }
   // libvips sometimes raises the decoder's warning after the fact, and sharp then reports only this.

@@ -112,6 +112,8 @@ describe('reject reasons', () => {
     ['VipsJpeg: premature end of JPEG image', 'truncated or corrupt image (VipsJpeg: premature end of JPEG image)'],
     // libvips sometimes reports a truncated JPEG's warning late; sharp then says only this (seen under load).
     ['Warning treated as error due to failOn setting', 'truncated or corrupt image (the decoder reported damaged data)'],
+    // A loader that read past the end of the bytes (seen for a truncated JPEG when several images fail at once).
+    ['source: bad seek to 1024', 'truncated or corrupt image (source: bad seek to 1024)'],
     ['Input file contains unsupported image format', 'not an image (unsupported or unrecognised format)'],
     ['Input image exceeds pixel limit', 'too many pixels (Input image exceeds pixel limit)'],
   ])('%s → %s', (message, reason) => {

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openDataset, VERIFY_MODES, type VerifyMode } from '@imgstore/store';
-import { DataLoader } from '@imgstore/dataset';
 import { InvalidOptionError, isVariableShape } from '@imgstore/core';
 import { parseSize, type SizeSpec } from '../parse-size.js';
 
@@ -65,6 +64,8 @@ Example:
         await dataset.close();
         throw new InvalidOptionError('--crop', `${path} holds samples of varying size: give --crop (e.g. --crop 224) to batch them`);
       }
+      // Imported here, not at the top: every other command starts without it.
+      const { DataLoader } = await import('@imgstore/dataset');
       const loader = new DataLoader(dataset, {
         batchSize: flags.batchSize,
         workers: flags.workers,

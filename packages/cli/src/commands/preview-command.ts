@@ -3,7 +3,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import { CAPTION_HEIGHT, renderContactSheet } from '@imgstore/image';
 import { isVariableShape } from '@imgstore/core';
 import { openDataset } from '@imgstore/store';
-import { seededPermutation } from '@imgstore/dataset';
 
 interface PreviewFlags {
   output: string;
@@ -45,6 +44,7 @@ Example:
       const dataset = openDataset(store);
       try {
         const count = Math.min(flags.count, dataset.length);
+        const { seededPermutation } = await import('@imgstore/dataset'); // only this command needs it
         const indices = seededPermutation(dataset.length, flags.seed).subarray(0, count);
         // Variable-size stores ([0, 0, c]): square tiles, each sample letterboxed into its own.
         const [height, width] = isVariableShape(dataset.sampleShape) ? [MAX_TILE_SIDE, MAX_TILE_SIDE] : dataset.sampleShape;
