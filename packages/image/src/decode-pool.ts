@@ -42,7 +42,7 @@ interface Pending {
 /**
  * decodeImage on worker threads, for decoding many images (conversion). Each worker reads the file and,
  * for a plain JPEG, decodes it with libjpeg-turbo into its resampler's memory and resamples it there,
- * synchronously: no thread-pool round trips, no per-image allocation but the output. Other inputs come
+ * synchronously: no thread-pool round trips, no allocation per image but the file's bytes and the output. Other inputs come
  * back as bytes and sharp decodes them on the calling thread (sharp has its own threads). The pixels,
  * and the errors, are exactly decodeImage's. Idle workers do not keep the process alive; `close()` ends them.
  */
