@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } f
 import { open } from 'node:fs/promises';
 
 /** Files up to this size are read whole and decoded from memory; larger ones sharp reads itself. */
-export const READ_WHOLE_FILE_BYTES = 64 * 1024 * 1024;
+const READ_WHOLE_FILE_BYTES = 64 * 1024 * 1024;
 
 // Opened without blocking: a FIFO would otherwise block forever waiting for a writer.
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;

@@ -18,57 +18,57 @@ export interface PlainDecodeOptions {
  * Plain JPEGs shrunk by this much or more go to sharp, which then decodes at 1/2–1/8 scale: the
  * resampler's work grows with the square of the shrink.
  */
-export const FAST_PATH_MAX_SHRINK = 4;
+const FAST_PATH_MAX_SHRINK = 4;
 
 /** Larger plain JPEGs go to sharp too: a thread's resampler keeps the memory of the largest image it saw. */
-export const FAST_PATH_MAX_PIXELS = 4096 * 4096;
-
-/** What the fast path does with an image of this size, or null when sharp should decode it. */
-function fastPath(width: number, height: number, options: PlainDecodeOptions): { target: ResampleTarget | null } | null {
-  if (options.channels !== 3 || width * height > FAST_PATH_MAX_PIXELS) return null;
-  if (options.originalSize) return { target: null };
-  // Letterboxing (`contain`) is left to sharp.
-  if (!options.shorterSide && options.fit === 'contain') return null;
-  const target: ResampleTarget = options.shorterSide
-    ? { shorterSide: options.shorterSide }
-    : { width: options.width, height: options.height, fit: options.fit === 'fill' ? 'fill' : 'cover' };
-  const size = resampleGeometry(width, height, target);
-  if (Math.min(width / size.width, height / size.height) >= FAST_PATH_MAX_SHRINK) return null;
-  return { target };
-}
+const FAST_PATH_MAX_PIXELS = 4096 * 4096;
 
 /**
- * The checks sharp would make before and after decoding, for the fast path: the input's pixel limit
- * (from the header, before decoding) and the output's (an upscaled long, thin image).
+ * What the fast path does with `bytes`: the JPEG's size and the resample (none for `originalSize`), or
+ * null when sharp should decode it (not a plain JPEG, not RGB output, letterboxing, too large, shrunk
+ * too much). Makes the checks sharp would make before and after decoding: the input's pixel limit (from
+ * the header) and the output's (an upscaled long, thin image).
  */
-function checkLimits(width: number, height: number, target: ResampleTarget | null, limit: number): void {
-  if (width * height > limit) throw new Error(`Input image exceeds pixel limit (${width}×${height} > ${limit} pixels)`);
+function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): { width: number; height: number; target: ResampleTarget | null } | null {
+  const jpeg = plainJpeg(bytes);
+  if (!jpeg || options.channels !== 3 || jpeg.width * jpeg.height > FAST_PATH_MAX_PIXELS) return null;
+  // Letterboxing (`contain`) is left to sharp.
+  if (!options.originalSize && !options.shorterSide && options.fit === 'contain') return null;
+  const { width, height } = jpeg;
+  const target: ResampleTarget | null = options.originalSize
+    ? null
+    : options.shorterSide
+      ? { shorterSide: options.shorterSide }
+      : { width: options.width, height: options.height, fit: options.fit === 'fill' ? 'fill' : 'cover' };
   const size = target ? resampleGeometry(width, height, target) : { width, height };
+  if (Math.min(width / size.width, height / size.height) >= FAST_PATH_MAX_SHRINK) return null;
+  const limit = options.limitInputPixels;
+  if (width * height > limit) throw new Error(`Input image exceeds pixel limit (${width}×${height} > ${limit} pixels)`);
   if (size.width * size.height > limit) {
     throw new Error(`the resized image (${size.width}×${size.height}) exceeds the pixel limit (${limit})`);
   }
+  return { width, height, target };
 }
 
 /**
  * The fast path, in this thread: a plain JPEG (see plainJpeg) decoded by libjpeg-turbo straight into
- * the resampler's memory and resampled (see resample.ts). Null means "let sharp decode it": not a plain
- * JPEG, an unsuitable size (see fastPath), or any complaint from libjpeg-turbo (sharp then rejects the
- * file with its own reason, or decodes it). Throws for a pixel limit exceeded.
+ * the resampler's memory and resampled (see resample.ts). Null means "let sharp decode it" (see
+ * planFastPath), also after any complaint from libjpeg-turbo (sharp then rejects the file with its own
+ * reason, or decodes it). Throws for a pixel limit exceeded.
  */
 export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptions, resampler: Resampler): RawImage | null {
-  const jpeg = plainJpeg(bytes);
-  const path = jpeg && fastPath(jpeg.width, jpeg.height, options);
-  if (!jpeg || !path) return null;
-  checkLimits(jpeg.width, jpeg.height, path.target, options.limitInputPixels);
+  const plan = planFastPath(bytes, options);
+  if (!plan) return null;
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const t = turbo();
   try {
-    if (!path.target) {
-      const decoded = turbo().decompressSync(source, { format: turbo().FORMAT_RGB });
-      return decoded.width === jpeg.width && decoded.height === jpeg.height ? rgb(decoded.data, decoded.width, decoded.height) : null;
+    if (!plan.target) {
+      const decoded = t.decompressSync(source, { format: t.FORMAT_RGB });
+      return decoded.width === plan.width && decoded.height === plan.height ? rgb(decoded.data, decoded.width, decoded.height) : null;
     }
-    const pixels = resampler.prepare(jpeg.width, jpeg.height, path.target);
-    const decoded = turbo().decompressSync(source, pixels, { format: turbo().FORMAT_RGB });
-    if (decoded.width !== jpeg.width || decoded.height !== jpeg.height) return null;
+    const pixels = resampler.prepare(plan.width, plan.height, plan.target);
+    const decoded = t.decompressSync(source, pixels, { format: t.FORMAT_RGB });
+    if (decoded.width !== plan.width || decoded.height !== plan.height) return null;
   } catch {
     return null;
   }
@@ -77,18 +77,17 @@ export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptio
 
 /** decodePlainJpegSync with the decode on libuv's thread pool (for decodeImage on the caller's thread). */
 export async function decodePlainJpeg(bytes: Uint8Array, options: PlainDecodeOptions): Promise<RawImage | null> {
-  const jpeg = plainJpeg(bytes);
-  const path = jpeg && fastPath(jpeg.width, jpeg.height, options);
-  if (!jpeg || !path) return null;
-  checkLimits(jpeg.width, jpeg.height, path.target, options.limitInputPixels);
+  const plan = planFastPath(bytes, options);
+  if (!plan) return null;
+  const t = turbo();
   let decoded: { data: Buffer; width: number; height: number };
   try {
-    decoded = await turbo().decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: turbo().FORMAT_RGB });
+    decoded = await t.decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: t.FORMAT_RGB });
   } catch {
     return null;
   }
-  if (decoded.width !== jpeg.width || decoded.height !== jpeg.height) return null;
-  return path.target ? resampleRgb(decoded.data, decoded.width, decoded.height, path.target) : rgb(decoded.data, decoded.width, decoded.height);
+  if (decoded.width !== plan.width || decoded.height !== plan.height) return null;
+  return plan.target ? resampleRgb(decoded.data, decoded.width, decoded.height, plan.target) : rgb(decoded.data, decoded.width, decoded.height);
 }
 
 function rgb(data: Buffer, width: number, height: number): RawImage {

@@ -34,28 +34,8 @@ interface AxisPlan {
   weights: Int16Array;
 }
 
-/**
- * Recently planned axes: datasets repeat image sizes (and a cover's shorter axis depends on its length
- * alone), and planning costs two sines per tap.
- */
-const recentAxes = new Map<string, AxisPlan>();
-const RECENT_AXES = 16;
-
-function cachedAxis(length: number, n: number, f: number): AxisPlan {
-  const key = `${length} ${n} ${f}`;
-  let plan = recentAxes.get(key);
-  if (plan) {
-    recentAxes.delete(key); // most recent last
-  } else {
-    plan = planAxis(length, n, f);
-    if (recentAxes.size >= RECENT_AXES) recentAxes.delete(recentAxes.keys().next().value!);
-  }
-  recentAxes.set(key, plan);
-  return plan;
-}
-
 /** Plans one axis (see the definition above). */
-export function planAxis(length: number, n: number, f: number): AxisPlan {
+function planAxis(length: number, n: number, f: number): AxisPlan {
   const stretch = Math.max(f, 1);
   const support = LOBES * stretch;
   const taps = Math.min(length, Math.ceil(2 * support));
@@ -180,8 +160,8 @@ export class Resampler {
   /** Plans resampling width × height RGB pixels to `target`; returns where to write those pixels (valid until the next prepare). */
   prepare(width: number, height: number, target: ResampleTarget): Buffer {
     const size = resampleGeometry(width, height, target);
-    const columns = cachedAxis(width, size.width, size.fx);
-    const rows = cachedAxis(height, size.height, size.fy);
+    const columns = planAxis(width, size.width, size.fx);
+    const rows = planAxis(height, size.height, size.fy);
     const firstColumn = columns.starts[0]!;
     const regionBytes = (columns.starts[size.width - 1]! + columns.taps - firstColumn) * 3;
     const rowTaps = rows.taps + (rows.taps & 1);
