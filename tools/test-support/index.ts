@@ -83,4 +83,4 @@ export function runProcess(
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
-export { referenceResample, type ReferenceTarget } from './reference-resample.js';
+export { referenceAxis, referenceResample, type ReferenceTarget } from './reference-resample.js';

@@ -10,7 +10,7 @@ function lanczos3(x: number): number {
 }
 
 /** For each output pixel along one axis: the source indices and Q14 weights it sums. */
-function axis(length: number, n: number, f: number): { first: number; weights: number[] }[] {
+export function referenceAxis(length: number, n: number, f: number): { first: number; weights: number[] }[] {
   const stretch = Math.max(f, 1);
   const support = 3 * stretch;
   const taps = Math.min(length, Math.ceil(2 * support));
@@ -49,8 +49,8 @@ export function referenceResample(pixels: Uint8Array, width: number, height: num
     fx = target.fit === 'cover' ? s : width / outW;
     fy = target.fit === 'cover' ? s : height / outH;
   }
-  const rows = axis(height, outH, fy);
-  const columns = axis(width, outW, fx);
+  const rows = referenceAxis(height, outH, fy);
+  const columns = referenceAxis(width, outW, fx);
   const tmp = new Uint8Array(outH * width * 3);
   for (let r = 0; r < outH; r++) {
     const { first, weights } = rows[r]!;

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import { InvalidOptionError } from '@imgstore/core';
 import { Resampler, resampleRgb, type ResampleTarget } from '@imgstore/image';
-import { makeTempDir, referenceResample, samplesDir } from '../../../tools/test-support/index.js';
+import { planAxis } from '../src/resample.js';
+import { makeTempDir, referenceAxis, referenceResample, samplesDir } from '../../../tools/test-support/index.js';
 
 const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as typeof import('@julusian/jpeg-turbo');
 
@@ -40,6 +41,31 @@ describe('resampleRgb (WebAssembly SIMD kernels)', () => {
         expect(Buffer.from(ours.data).equals(Buffer.from(expected.data))).toBe(true);
       }),
       { numRuns: 300, seed: 20261125 },
+    );
+  });
+
+  it('plans every axis with the definition\'s first taps and weights, at the sizes of real photos too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 1, max: 1200 }), fc.constantFrom(3 as const, 4 as const), (length, n, lanes) => {
+        const f = length / n;
+        const expected = referenceAxis(length, n, f);
+        const taps = expected[0]!.weights.length;
+        const entry = 16 + Math.ceil(taps / 2) * 16;
+        const memory = new ArrayBuffer(entry * n + 16);
+        const { first, last } = planAxis(length, n, f, memory, 16, lanes);
+        expect([first, last]).toEqual([expected[0]!.first, expected[n - 1]!.first]);
+        const i32 = new Int32Array(memory, 16);
+        const i16 = new Int16Array(memory, 16);
+        for (let i = 0; i < n; i++) {
+          expect(i32[(i * entry) / 4]).toBe(expected[i]!.first - first);
+          const pair = (k: number) => [0, 1, 2, 3, 4, 5, 6, 7].map((lane) => i16[(i * entry + 16) / 2 + (k >> 1) * 8 + lane]);
+          for (let k = 0; k < taps; k += 2) {
+            const [w0, w1] = [expected[i]!.weights[k]! | 0, (expected[i]!.weights[k + 1] ?? 0) | 0]; // | 0: Math.round gives -0
+            expect(pair(k)).toEqual(lanes === 4 ? [w0, w1, w0, w1, w0, w1, w0, w1] : [w0, w1, w0, w1, w0, w1, 0, 0]);
+          }
+        }
+      }),
+      { numRuns: 200, seed: 20261201 },
     );
   });
 
