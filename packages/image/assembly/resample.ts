@@ -11,8 +11,8 @@ export function heapBase(): usize {
 /**
  * Vertical pass: dst row r = Σ_k weight[r][k] · src row (start[r] + k), over `rowBytes` bytes, 16 at a
  * time (rows are padded to 16), two taps per step: the two rows' bytes interleaved and widened to 16
- * bits, then a dot product with [w0 w1 w0 w1 …] (pmaddwd). `table` per output row: i32 start, 12 bytes
- * padding, then taps / 2 weight vectors.
+ * bits, then a dot product with [w0 w1 w0 w1 …] (pmaddwd). `table` per output row: i32 start (rows
+ * from src), 12 bytes padding, then taps / 2 weight vectors.
  */
 export function resampleRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rowBytes: i32, rows: i32, table: usize, taps: i32): void {
   const pairs = taps >> 1;
@@ -52,8 +52,8 @@ export function resampleRows(src: usize, srcStride: i32, dst: usize, dstStride: 
 /**
  * Horizontal pass: dst pixel c of each row = Σ_k weight[c][k] · src pixel (start[c] + k), two taps per
  * step (a dot product of [R0 R1 G0 G1 B0 B1 0 0] with [w0 w1 w0 w1 w0 w1 0 0]), four rows at a time so
- * that each weight vector is loaded once for the four. `table` per output column: i32 start, 12 bytes
- * padding, then taps / 2 weight vectors. Writes 4 bytes per pixel (the 4th is overwritten by the next
+ * that each weight vector is loaded once for the four. `table` per output column: i32 start (pixels
+ * from the start of a src row), 12 bytes padding, then taps / 2 weight vectors. Writes 4 bytes per pixel (the 4th is overwritten by the next
  * pixel of the row) but 3 for a row's last pixel: the rows of dst are not padded.
  */
 export function resampleColumns(src: usize, srcStride: i32, dst: usize, dstStride: i32, columns: i32, rows: i32, table: usize, taps: i32): void {
