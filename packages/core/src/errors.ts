@@ -129,3 +129,107 @@ export class InterruptedError extends ImgstoreError {
     super('ERR_IMGSTORE_INTERRUPTED', message);
   }
 }
+
+/** The input of a conversion cannot be read: a folder that does not exist, a file that is not a folder. */
+export class InputError extends ImgstoreError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_IMGSTORE_INPUT', message, options);
+    this.path = path;
+  }
+}
+
+/** An export would write a file outside the chosen folder (a record name with `..` or an absolute path). */
+export class ExportPathError extends ImgstoreError {
+  readonly index: number;
+  readonly target: string;
+  constructor(index: number, target: string, message: string) {
+    super('ERR_IMGSTORE_EXPORT_PATH', message);
+    this.index = index;
+    this.target = target;
+  }
+}
+
+/** A reader, loader or pool was used after `close()`. */
+export class ClosedError extends ImgstoreError {
+  constructor(message: string) {
+    super('ERR_IMGSTORE_CLOSED', message);
+  }
+}
+
+/** A worker thread failed or exited outside any one sample (its own crash, not a sample's error). */
+export class WorkerFailedError extends ImgstoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_IMGSTORE_WORKER_FAILED', message, options);
+  }
+}
+
+/** Samples that must share a shape (one batch) do not. */
+export class ShapeMismatchError extends ImgstoreError {
+  readonly index: number;
+  constructor(index: number, message: string) {
+    super('ERR_IMGSTORE_SHAPE_MISMATCH', message);
+    this.index = index;
+  }
+}
+
+/** What crosses a thread boundary for an error: structured-clone keeps neither its class nor its fields. */
+export interface SerializedImgstoreError {
+  name: string;
+  code?: string | undefined;
+  message: string;
+  /** The error's own readonly fields (path, index, reason, option, ...). */
+  fields?: Record<string, unknown> | undefined;
+}
+
+const errorClasses: Record<string, abstract new (...args: never[]) => ImgstoreError> = {
+  ImgstoreError,
+  InvalidOptionError,
+  UnknownCodecError,
+  StoreFormatError,
+  StoreExistsError,
+  StoreBusyError,
+  StoreWriteError,
+  StoreDamagedError,
+  DecodeFailedError,
+  SampleLoadError,
+  ResumeMismatchError,
+  InterruptedError,
+  InputError,
+  ExportPathError,
+  ClosedError,
+  WorkerFailedError,
+  ShapeMismatchError,
+};
+
+/** An error as plain data, to post to another thread (see `deserializeError`). */
+export function serializeError(error: unknown): SerializedImgstoreError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'cause' || key === 'stack' || key === 'name' || key === 'message') continue;
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value) || Array.isArray(value)) fields[key] = value;
+  }
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, code: typeof code === 'string' ? code : undefined, message: error.message, fields };
+}
+
+/**
+ * The error another thread posted, rebuilt with its class when it is one of core's, so that
+ * `instanceof StoreDamagedError` holds for an error raised in a DataLoader worker as in-thread.
+ */
+export function deserializeError(data: SerializedImgstoreError): Error {
+  const cls = errorClasses[data.name];
+  let error: Error;
+  if (cls) {
+    error = Object.create(cls.prototype) as Error;
+    Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
+    Object.defineProperty(error, 'stack', { value: `${data.name}: ${data.message}\n    (raised in a worker thread)`, writable: true, configurable: true });
+  } else {
+    error = new Error(data.message);
+  }
+  error.name = data.name;
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  if (data.fields) Object.assign(error, data.fields);
+  return error;
+}

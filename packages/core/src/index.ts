@@ -11,8 +11,15 @@ export {
   SampleLoadError,
   ResumeMismatchError,
   InterruptedError,
+  InputError,
+  ExportPathError,
+  ClosedError,
+  WorkerFailedError,
+  ShapeMismatchError,
+  serializeError,
+  deserializeError,
 } from './errors.js';
-export type { StoreFormatReason } from './errors.js';
+export type { StoreFormatReason, SerializedImgstoreError } from './errors.js';
 
 export {
   describeValue,
