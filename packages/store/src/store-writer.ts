@@ -235,8 +235,11 @@ export class StoreWriter {
     if (!(data instanceof Uint8Array) || data.length !== shapeByteLength(shape)) {
       throw invalidOption('record.data', `Uint8Array of ${shapeByteLength(shape)} bytes`, data?.length);
     }
-    if (this.labelNames && record.label !== null && !(record.label < this.labelNames.length)) {
-      throw invalidOption('record.label', `label below ${this.labelNames.length}`, record.label);
+    // Every reader refuses a record whose label the header cannot name: refuse it here, before it is stored.
+    if (this.labelNames === null) {
+      if (record.label !== null) throw invalidOption('record.label', 'null (the store has no label names)', record.label);
+    } else if (!(Number.isInteger(record.label) && record.label! >= 0 && record.label! < this.labelNames.length)) {
+      throw invalidOption('record.label', `integer from 0 to ${this.labelNames.length - 1}`, record.label);
     }
     const index = this.#count++;
     if (this.#labelCounts && record.label !== null) this.#labelCounts[record.label]!++;

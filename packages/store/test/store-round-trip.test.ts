@@ -50,7 +50,7 @@ describe('StoreWriter', () => {
   it('getStoredBytes / getStoredView give exactly the sealed value, small values (lmdb-js shared buffer) included', async () => {
     for (const codec of ['raw', 'lz4']) {
       const path = join(tmp.dir, `stored-${codec}.lmdb`);
-      const writer = createStoreWriter(path, { shape: [6, 5, 3], codec });
+      const writer = createStoreWriter(path, { shape: [6, 5, 3], codec, labelNames: ['a', 'b', 'c'] });
       for (let i = 0; i < 3; i++) await writer.append(record(i));
       await writer.finish();
       const store = openStore(path);
@@ -65,12 +65,12 @@ describe('StoreWriter', () => {
 
   it('refuses an existing store unless overwrite is set, then replaces it', async () => {
     const path = join(tmp.dir, 's');
-    const first = createStoreWriter(path, { shape: [6, 5, 3] });
+    const first = createStoreWriter(path, { shape: [6, 5, 3], labelNames: ['a', 'b', 'c'] });
     await first.append(record(1));
     await first.finish();
     expect(() => createStoreWriter(path, { shape: [6, 5, 3] })).toThrow(StoreExistsError);
     expect(() => createStoreWriter(path, { shape: [6, 5, 3] })).toThrow(/already exists; pass overwrite/);
-    const second = createStoreWriter(path, { shape: [6, 5, 3], overwrite: true });
+    const second = createStoreWriter(path, { shape: [6, 5, 3], overwrite: true, labelNames: ['a', 'b', 'c'] });
     await second.finish();
     const store = openStore(path);
     expect(store.length).toBe(0);
@@ -129,7 +129,7 @@ describe('store size', () => {
   it('the data file grows with the records, not with the map (1 TiB of address space by default)', async () => {
     const { statSync } = await import('node:fs');
     const path = join(tmp.dir, 'small-file');
-    const writer = createStoreWriter(path, { shape: [6, 5, 3] });
+    const writer = createStoreWriter(path, { shape: [6, 5, 3], labelNames: ['a', 'b', 'c'] });
     for (let i = 0; i < 10; i++) await writer.append(record(i));
     await writer.finish();
     expect(statSync(join(path, 'data.mdb')).size).toBeLessThan(1 << 20);
@@ -170,5 +170,29 @@ describe('store size', () => {
     const resumed = createStoreWriter(path, { shape, resume: true });
     expect(resumed.count).toBe(committed);
     await resumed.close();
+  });
+});
+
+describe('labels are checked when written', () => {
+  it.each([
+    ['-1', -1, ['a', 'b', 'c']],
+    ['1.5', 1.5, ['a', 'b', 'c']],
+    ['past the names', 3, ['a', 'b', 'c']],
+    ['NaN', Number.NaN, ['a', 'b', 'c']],
+    ['any label on an unlabeled store', 0, null],
+  ])('refuses label %s before storing it, and the store stays readable', async (_, label, labelNames) => {
+    const path = join(tmp.dir, 'labels.lmdb');
+    const writer = createStoreWriter(path, { shape: [6, 5, 3], labelNames });
+    await writer.append({ ...record(0), label: labelNames ? 1 : null });
+    await expect(writer.append({ ...record(1), label: label as number })).rejects.toThrow(InvalidOptionError);
+    await expect(writer.append({ ...record(1), label: label as number })).rejects.toThrow(/record\.label/);
+    await writer.finish();
+    const store = openStore(path);
+    try {
+      expect(store.length).toBe(1);
+      expect(store.get(0).label).toBe(labelNames ? 1 : null);
+    } finally {
+      await store.close();
+    }
   });
 });
