@@ -6,6 +6,7 @@ export const projects = [
   'packages/codec',
   'packages/store',
   'packages/dataset',
+  'packages/convert',
   'packages/cli',
   'tools',
 ];

@@ -11,7 +11,8 @@ const allowed: Record<string, string[]> = {
   codec: ['@imgstore/core', 'msgpackr', 'lz4-napi'],
   store: ['@imgstore/core', '@imgstore/codec', 'lmdb'],
   dataset: ['@imgstore/core'],
-  cli: ['@imgstore/core', '@imgstore/image', '@imgstore/codec', '@imgstore/store', '@imgstore/dataset', 'commander', 'cli-progress'],
+  convert: ['@imgstore/core', '@imgstore/codec', '@imgstore/codec-jpeg', '@imgstore/image', '@imgstore/store'],
+  cli: ['@imgstore/core', '@imgstore/image', '@imgstore/codec', '@imgstore/store', '@imgstore/convert', '@imgstore/dataset', 'commander', 'cli-progress'],
 };
 
 /**

@@ -1,14 +1,4 @@
-export { convertFolder } from './convert-folder.js';
-export type { ConvertFolderOptions, ConvertProgress, ConvertSummary } from './convert-folder.js';
-export { scanFolder } from './scan-folder.js';
-export type { FolderScan, InputFile } from './scan-folder.js';
-export { parseSize } from './parse-size.js';
+// The CLI run from code. The conversion itself is @imgstore/convert.
 export { createProgram, runCli } from './program.js';
-export { shardRange, checkShardSpec } from './shard-range.js';
-export type { ShardRange, ShardSpec } from './shard-range.js';
-export { exportStore } from './export-store.js';
-export type { ExportStoreOptions, ExportSummary } from './export-store.js';
-export { exportPath, isInside } from './export-path.js';
-export { adviseCodecs } from './advise-codecs.js';
-export type { AdviseCodecsOptions, CodecAdvice, CodecAdviceReport } from './advise-codecs.js';
-export { loadCodecModule, resolveWriteCodec } from './load-codec.js';
+export { parseSize } from './parse-size.js';
+export type { SizeSpec } from './parse-size.js';

@@ -1,4 +1,4 @@
-import { adviseCodecs, type AdviseCodecsOptions } from './advise-codecs.js';
+import { adviseCodecs, type AdviseCodecsOptions } from '@imgstore/convert';
 import { formatBytes } from './format-bytes.js';
 
 /** `imgstore convert --advise`: the comparison as a table, with what each column means. */

@@ -9,7 +9,8 @@ import { benchCommand } from './commands/bench-command.js';
 import { previewCommand } from './commands/preview-command.js';
 import { exportCommand } from './commands/export-command.js';
 import { CliExit } from './cli-exit.js';
-import { loadCodecModule, registerBuiltInCodecs } from './load-codec.js';
+import { loadCodecModule } from '@imgstore/convert';
+import { registerBuiltInCodecs } from '@imgstore/convert/internal';
 import { defaultCodecs } from '@imgstore/codec';
 
 /** Exit codes: 0 success, 1 failure (bad input, damaged store, rejects under --strict), 2 usage error. */

@@ -4,7 +4,8 @@ import { ImgstoreError } from '@imgstore/core';
 import { openStore, verifyStore } from '@imgstore/store';
 import { seededPermutation } from '@imgstore/dataset';
 import type { VerifyMessage, VerifyRequest } from './verify-protocol.js';
-import { loadCodecModule, registerBuiltInCodecs } from './load-codec.js';
+import { loadCodecModule } from '@imgstore/convert';
+import { registerBuiltInCodecs } from '@imgstore/convert/internal';
 
 const send = (message: VerifyMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
 

@@ -3,11 +3,11 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InterruptedError, ResumeMismatchError, type Codec } from '@imgstore/core';
+import type { Codec } from '@imgstore/core';
 import { CodecRegistry } from '@imgstore/codec';
 import { openStore } from '@imgstore/store';
-import { createJpegCodec, jpegCodec } from '@imgstore/image';
-import { convertFolder, type CodecAdviceReport } from '@imgstore/cli';
+import { jpegCodec } from '@imgstore/image';
+import type { CodecAdviceReport } from '@imgstore/convert';
 import { makeTempDir, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
 
 // A user-defined codec, defined here: msgpack records (through @imgstore/codec) compressed with
@@ -120,21 +120,6 @@ describe('convert --codec jpeg', () => {
     }
     expect(sizes['60']!).toBeLessThan(sizes['95']!);
   }, 60_000);
-
-  it('resumes only at the quality the conversion started with', async () => {
-    const path = join(tmp.dir, 'resume-quality.lmdb');
-    const options = { input: samplesDir, output: path, width: 32, height: 24 };
-    const controller = new AbortController();
-    const stopAfterFive = (p: { done: number }) => {
-      if (p.done === 5) controller.abort();
-    };
-    await expect(
-      convertFolder({ ...options, codec: createJpegCodec({ quality: 80 }), signal: controller.signal, onProgress: stopAfterFive }),
-    ).rejects.toThrow(InterruptedError);
-    await expect(convertFolder({ ...options, codec: createJpegCodec({ quality: 90 }), resume: true })).rejects.toThrow(ResumeMismatchError);
-    const resumed = await convertFolder({ ...options, codec: createJpegCodec({ quality: 80 }), resume: true });
-    expect([resumed.resumedAt, resumed.stored]).toEqual([5, 29]);
-  });
 
   it('refuses RGBA, and --quality with another codec, as usage errors', async () => {
     const rgba = await runImgstore(['convert', samplesDir, join(tmp.dir, 'y.lmdb'), '--codec', 'jpeg', '--channels', '4']);

@@ -16,6 +16,7 @@ import { DEFAULT_CODEC_ID, defaultCodecs } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { scanFolder, type InputFile } from './scan-folder.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
+import { registerBuiltInCodecs } from './load-codec.js';
 import { version } from '../package.json';
 
 export interface ConvertFolderOptions {
@@ -164,6 +165,8 @@ async function convertWithPool(
     const complete = completeStoreSummary(options.output, range.inputs);
     if (complete) return complete;
   }
+  // A codec id is looked up with the built-ins registered, so 'jpeg' works from code as on the command line.
+  if (typeof options.codec !== 'object') registerBuiltInCodecs();
   const codec = typeof options.codec === 'object' ? options.codec : defaultCodecs.get(options.codec ?? DEFAULT_CODEC_ID);
   const sizeLabel = decodeOptions.shorterSide ? `shorter:${decodeOptions.shorterSide}` : decodeOptions.originalSize ? 'original' : null;
   const writer = createStoreWriter(options.output, {
@@ -179,12 +182,11 @@ async function convertWithPool(
       (decodeOptions.channels === 3 ? '' : ` channels=${decodeOptions.channels}`) +
       (sizeLabel ? ` size=${sizeLabel}` : '') +
       (shard ? ` shard=${shard.index}/${shard.count}` : '') +
-      // A codec object may carry encoding settings (JPEG quality) that its id does not show.
       // The codec's description carries its encoding settings (a JPEG quality) that its id does not.
       ` codec=${JSON.stringify(codec.description)}`,
     codec,
     provenance: {
-      tool: '@imgstore/cli',
+      tool: '@imgstore/convert',
       toolVersion: version,
       source: options.input,
       settings: {

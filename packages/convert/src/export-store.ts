@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { ImgstoreError, StoreExistsError } from '@imgstore/core';
+import { ExportPathError, StoreExistsError } from '@imgstore/core';
 import { encodeImage, FORMAT_EXTENSIONS, type EncodeFormat } from '@imgstore/image';
 import { openDataset } from '@imgstore/store';
 import { exportPath, isInside } from './export-path.js';
@@ -39,7 +39,7 @@ export async function exportStore(storePath: string, dir: string, options: Expor
         path = `${path.slice(0, path.length - ext.length)}-${index}${ext}`;
       }
       used.add(path.toLowerCase());
-      if (!isInside(dir, path)) throw new ImgstoreError('ERR_IMGSTORE_EXPORT_PATH', `Record ${index} would be written outside ${dir}: ${path}`);
+      if (!isInside(dir, path)) throw new ExportPathError(index, path, `Record ${index} would be written outside ${dir}: ${path}`);
       // Reported when the file is not where the name says (besides the extension and the class folder).
       const natural = labelName === null || sample.name.startsWith(`${labelName}/`) ? sample.name : `${labelName}/${sample.name}`;
       if (stripExtension(path) !== stripExtension(natural)) renamed.push({ index, name: sample.name, path });

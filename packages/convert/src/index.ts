@@ -1,1 +1,16 @@
-export {};
+// Conversion: a folder into a store, in one run, shard by shard, or resumed.
+export { convertFolder } from './convert-folder.js';
+export type { ConvertFolderOptions, ConvertProgress, ConvertSummary } from './convert-folder.js';
+export { scanFolder } from './scan-folder.js';
+export type { FolderScan, InputFile } from './scan-folder.js';
+export { shardRange, checkShardSpec } from './shard-range.js';
+export type { ShardRange, ShardSpec } from './shard-range.js';
+
+// Codecs: which one to write with, and codecs of the user's own.
+export { resolveWriteCodec, loadCodecModule } from './load-codec.js';
+export { adviseCodecs } from './advise-codecs.js';
+export type { AdviseCodecsOptions, CodecAdvice, CodecAdviceReport } from './advise-codecs.js';
+
+// Back to image files.
+export { exportStore } from './export-store.js';
+export type { ExportStoreOptions, ExportSummary } from './export-store.js';

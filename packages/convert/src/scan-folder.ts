@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { opendirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { ImgstoreError } from '@imgstore/core';
+import { InputError } from '@imgstore/core';
 
 /** One input file: its path on disk, its name in the store (relative, `/`-separated) and its label. */
 export interface InputFile {
@@ -57,9 +57,9 @@ export function scanFolder(root: string): FolderScan {
   try {
     rootStat = statSync(root);
   } catch {
-    throw new ImgstoreError('ERR_IMGSTORE_INPUT', `Input folder ${root} does not exist`);
+    throw new InputError(root, `Input folder ${root} does not exist`);
   }
-  if (!rootStat.isDirectory()) throw new ImgstoreError('ERR_IMGSTORE_INPUT', `Input ${root} is not a folder`);
+  if (!rootStat.isDirectory()) throw new InputError(root, `Input ${root} is not a folder`);
   const top = visibleEntries(root);
   const isImageFolder = top.length > 0 && top.every((entry) => entry.isDirectory());
   const labelNames = isImageFolder ? top.map((entry) => entry.name) : null;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { ENCODE_FORMATS, type EncodeFormat } from '@imgstore/image';
-import { exportStore } from '../export-store.js';
+import { exportStore } from '@imgstore/convert';
 import { createProgressReporter } from '../progress-reporter.js';
 
 interface ExportFlags {

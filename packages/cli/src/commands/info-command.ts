@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { MANIFEST_FILE, isVariableShape, type StoreHeader } from '@imgstore/core';
 import { openDataset, openStore } from '@imgstore/store';
 import { formatBytes } from '../format-bytes.js';
-import { storeSizeBytes } from '../store-size.js';
+import { storeSizeBytes } from '@imgstore/convert/internal';
 
 interface InfoFlags {
   json: boolean;
