@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StoreDamagedError, type Sample } from '@imgstore/core';
+import { ImgstoreError, StoreDamagedError, type Sample } from '@imgstore/core';
 import { createStoreWriter, openStore, type StoreReader } from '@imgstore/store';
 import { DataLoader, SafeDataset, type SkippedSample } from '@imgstore/dataset';
 import { makeTempDir, uniquePixels } from '../test-support/index.js';
@@ -78,5 +78,23 @@ describe('a store with damaged records', () => {
     }
     expect(seen.sort((a, b) => a - b)).toEqual([...Array(COUNT).keys()].filter((i) => !DAMAGED.includes(i)));
     expect(skipped.sort((a, b) => a - b)).toEqual(DAMAGED);
+  });
+});
+
+describe('errors keep their class across worker threads', () => {
+  it.each([0, 2])('a DataLoader with %i workers throws StoreDamagedError with the store, index and code', async (workers) => {
+    const loader = new DataLoader(store, { batchSize: 4, workers });
+    let error: unknown;
+    try {
+      for await (const _ of loader) void _;
+    } catch (caught) {
+      error = caught;
+    } finally {
+      await loader.close();
+    }
+    expect(error).toBeInstanceOf(StoreDamagedError);
+    expect(error).toBeInstanceOf(ImgstoreError);
+    expect(error).toMatchObject({ name: 'StoreDamagedError', code: 'ERR_IMGSTORE_STORE_DAMAGED', path, index: DAMAGED[0] });
+    expect((error as Error).message).toContain(`record ${DAMAGED[0]} `);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { openStore, type StoreReader } from '@imgstore/store';
+import { openDataset, openStore, type StoreReader } from '@imgstore/store';
+import { CodecRegistry, lz4Codec, rawCodec } from '@imgstore/codec';
 import { DataLoader, SafeDataset, type Batch } from '@imgstore/dataset';
 import { makeTempDir, runImgstore, samplesDir } from '../test-support/index.js';
 
@@ -59,5 +60,20 @@ describe('DataLoader over a real store', () => {
     }
     await loader.close();
     expect(store.get(0).name).toMatch(/^animals\//);
+  });
+});
+
+describe('DataLoader workers over a dataset opened with its own codec registry', () => {
+  it('reopen the dataset in each worker (the registry stays in this thread) and read every sample', async () => {
+    const dataset = openDataset(store.path, { codecs: new CodecRegistry([rawCodec, lz4Codec]) });
+    const loader = new DataLoader(dataset, { batchSize: 4, workers: 2 });
+    const seen: number[] = [];
+    try {
+      for await (const batch of loader) seen.push(...batch.indices);
+    } finally {
+      await loader.close();
+      await dataset.close();
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array(store.length).keys()]);
   });
 });

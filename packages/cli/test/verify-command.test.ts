@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { createStoreWriter, recordKey } from '@imgstore/store';
+import { createStoreWriter, recordKey } from '@imgstore/store/internal';
 import { cliBin, makeTempDir, runImgstore, uniquePixels } from '../../../tools/test-support/index.js';
 
 const pixels = (seed: number) => uniquePixels(32 * 32 * 3, seed);

@@ -1,6 +1,6 @@
 // Worker-thread entry: rebuilds the dataset from its source, then fills the batch slots it is told to.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DatasetSource, Shape } from '@imgstore/core';
+import { serializeError, type DatasetSource, type Shape } from '@imgstore/core';
 import type { SlotBuffers } from './batch-slots.js';
 import { slotFromBuffers, transferList } from './batch-slots.js';
 import { normalizeSpec, type Float32Output } from './normalize.js';
@@ -8,7 +8,6 @@ import { augmentSpec, type Augment } from './augment.js';
 import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
 import { loadDataset } from './load-dataset.js';
 import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
-import { serializeError } from './worker-protocol.js';
 
 interface WorkerInit {
   source: DatasetSource;

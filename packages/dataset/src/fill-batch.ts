@@ -1,4 +1,4 @@
-import { ImgstoreError, isVariableShape, shapeByteLength, type Dataset, type SampleInfo, type Shape } from '@imgstore/core';
+import { ShapeMismatchError, isVariableShape, shapeByteLength, type Dataset, type SampleInfo, type Shape } from '@imgstore/core';
 import type { BatchSlot } from './batch-slots.js';
 import { augmentInto, type AugmentSpec } from './augment.js';
 import { normalizeSample, type NormalizeSpec } from './normalize.js';
@@ -56,8 +56,8 @@ function variableSampleReader(dataset: Dataset<BatchableSample | undefined>, pla
     if (sample === undefined) return undefined;
     const [h, w, c] = sample.shape;
     if (c !== plan.shape[2] || h < cropHeight || w < cropWidth) {
-      throw new ImgstoreError(
-        'ERR_IMGSTORE_SHAPE_MISMATCH',
+      throw new ShapeMismatchError(
+        index,
         `Sample ${index} is ${h}×${w}×${c}, smaller than the crop ${cropHeight}×${cropWidth}×${plan.shape[2]}; ` +
           'crop at most the shorter side the store was converted with (--size shorter:N)',
       );
@@ -101,8 +101,8 @@ export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot
     if (info === undefined) continue;
     const s = info.shape;
     if (s[0] !== shape[0] || s[1] !== shape[1] || s[2] !== shape[2]) {
-      throw new ImgstoreError(
-        'ERR_IMGSTORE_SHAPE_MISMATCH',
+      throw new ShapeMismatchError(
+        index,
         `Sample ${index} has shape ${JSON.stringify(s)} but the batch holds ${JSON.stringify(shape)}; batching needs samples of one shape`,
       );
     }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ImgstoreError, type DatasetSource, type Shape } from '@imgstore/core';
+import { ClosedError, WorkerFailedError, deserializeError, type DatasetSource, type Shape } from '@imgstore/core';
 import { transferList, type SlotBuffers } from './batch-slots.js';
 import type { Float32Output } from './normalize.js';
 import type { Augment } from './augment.js';
@@ -11,7 +11,7 @@ export interface WorkerSetup {
   augment?: Augment | undefined;
   seed: number;
 }
-import type { BatchTask, SerializedError, WorkerReply, WorkerSkip } from './worker-protocol.js';
+import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
 
 export interface BatchResult {
   count: number;
@@ -34,14 +34,6 @@ export class BatchFailure extends Error {
     this.error = error;
     this.buffers = buffers;
   }
-}
-
-/** The error a consumer sees for a worker failure: the worker's message and code, kept. */
-function workerError(error: SerializedError): ImgstoreError {
-  const result = new ImgstoreError(error.code ?? 'ERR_IMGSTORE_WORKER_FAILED', error.message);
-  result.name = error.name;
-  if (error.index !== undefined) Object.assign(result, { index: error.index });
-  return result;
 }
 
 /**
@@ -117,7 +109,7 @@ export class WorkerPool {
       ),
     );
     // Anything still pending can no longer be answered: settle it, so that nobody waits forever.
-    const closed = new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', 'The DataLoader was closed');
+    const closed = new ClosedError('The DataLoader was closed');
     for (const [seq, pending] of this.#pending) {
       this.#pending.delete(seq);
       pending.reject(closed);
@@ -137,12 +129,12 @@ export class WorkerPool {
           worker.unref();
           resolve();
         } else if (reply.type === 'failed' && reply.seq === -1) {
-          reject(workerError(reply.error));
+          reject(deserializeError(reply.error));
         } else {
           const pending = this.#pending.get(reply.seq);
           this.#pending.delete(reply.seq);
           if (reply.type === 'done') pending?.resolve({ count: reply.count, skipped: reply.skipped, buffers: reply.buffers });
-          else pending?.reject(workerError(reply.error), reply.buffers);
+          else pending?.reject(deserializeError(reply.error), reply.buffers);
         }
       });
       // A worker that crashes fails everything in flight: the consumer gets an error, never a hang.
@@ -154,10 +146,10 @@ export class WorkerPool {
           pending.reject(error);
         }
       };
-      worker.on('error', (error) => fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `DataLoader worker ${w} failed: ${error.message}`, { cause: error })));
+      worker.on('error', (error) => fail(new WorkerFailedError(`DataLoader worker ${w} failed: ${error.message}`, { cause: error })));
       worker.on('exit', (code) => {
         if (code !== 0 && this.#workers.includes(worker)) {
-          fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `DataLoader worker ${w} exited with code ${code}`));
+          fail(new WorkerFailedError(`DataLoader worker ${w} exited with code ${code}`));
         }
       });
     });

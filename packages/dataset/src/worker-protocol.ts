@@ -1,4 +1,5 @@
 /** Messages between the DataLoader and its worker threads. */
+import type { SerializedImgstoreError } from '@imgstore/core';
 import type { SlotBuffers } from './batch-slots.js';
 
 export interface BatchTask {
@@ -16,25 +17,7 @@ export interface WorkerSkip {
   substitute?: number | undefined;
 }
 
-export interface SerializedError {
-  name: string;
-  message: string;
-  code?: string;
-  index?: number;
-}
-
 export type WorkerReply =
   | { type: 'ready'; seq: -1 }
   | { type: 'done'; seq: number; count: number; skipped: WorkerSkip[]; buffers: SlotBuffers }
-  | { type: 'failed'; seq: number; error: SerializedError; buffers?: SlotBuffers };
-
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { code, index } = error as { code?: unknown; index?: unknown };
-  return {
-    name: error.name,
-    message: error.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(typeof index === 'number' ? { index } : {}),
-  };
-}
+  | { type: 'failed'; seq: number; error: SerializedImgstoreError; buffers?: SlotBuffers };

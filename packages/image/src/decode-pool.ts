@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ImgstoreError, expectKnownKeys, expectPositiveInteger, invalidOption, type RawImage } from '@imgstore/core';
+import { ClosedError, WorkerFailedError, expectKnownKeys, expectPositiveInteger, invalidOption, type RawImage } from '@imgstore/core';
 import {
   decodeFailed,
   decodeWithSharp,
@@ -69,7 +69,7 @@ export class DecodePool {
   async decode(input: string | Uint8Array, options: DecodeImageOptions | CheckedDecodeOptions): Promise<RawImage> {
     const checked = resolveDecodeOptions(options);
     if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw invalidOption('input', 'file path or Uint8Array', input);
-    if (this.#closed) throw new ImgstoreError('ERR_IMGSTORE_POOL_CLOSED', 'The decode pool is closed');
+    if (this.#closed) throw new ClosedError('The decode pool is closed');
     if (this.#failure) throw this.#failure;
     const worker = this.#leastLoaded();
     const seq = this.#seq++;
@@ -87,7 +87,7 @@ export class DecodePool {
     this.#closed = true;
     Atomics.store(this.#stop, 0, 1);
     const workers = this.#workers.splice(0);
-    this.#fail(new ImgstoreError('ERR_IMGSTORE_POOL_CLOSED', 'The decode pool was closed'));
+    this.#fail(new ClosedError('The decode pool was closed'));
     await Promise.all(
       workers.map(
         (worker) =>
@@ -120,9 +120,9 @@ export class DecodePool {
     this.#workers.push(worker);
     this.#load.push(0);
     worker.on('message', (reply: DecodeReply) => this.#settle(reply));
-    worker.on('error', (error) => this.#fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `Decode worker ${w} failed: ${error.message}`, { cause: error })));
+    worker.on('error', (error) => this.#fail(new WorkerFailedError(`Decode worker ${w} failed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => {
-      if (this.#workers.includes(worker)) this.#fail(new ImgstoreError('ERR_IMGSTORE_WORKER_FAILED', `Decode worker ${w} exited with code ${code}`));
+      if (this.#workers.includes(worker)) this.#fail(new WorkerFailedError(`Decode worker ${w} exited with code ${code}`));
     });
     // After the listeners: adding a 'message' listener refs the worker again.
     worker.unref();

@@ -88,7 +88,7 @@ describe('DecodePool', () => {
     await closed.close();
     const error = await settle(closed.decode(samples[0]!, { width: 8, height: 8 }));
     expect(error).toBeInstanceOf(ImgstoreError);
-    expect((error as ImgstoreError).code).toBe('ERR_IMGSTORE_POOL_CLOSED');
+    expect((error as ImgstoreError).code).toBe('ERR_IMGSTORE_CLOSED');
   });
 
   it('closing while decodes are in flight ends the workers cleanly (never inside a native call)', async () => {
@@ -113,7 +113,7 @@ describe('DecodePool', () => {
         `  await new Promise((resolve) => setTimeout(resolve, round % 6));\n` +
         `  await pool.close();\n` +
         `  const outcomes = new Set(await Promise.all(all));\n` +
-        `  for (const o of outcomes) if (o !== 'done' && o !== 'ERR_IMGSTORE_POOL_CLOSED') throw new Error('unexpected ' + o);\n` +
+        `  for (const o of outcomes) if (o !== 'done' && o !== 'ERR_IMGSTORE_CLOSED') throw new Error('unexpected ' + o);\n` +
         `}\n` +
         `console.log('ok');\n`,
     );

@@ -1,19 +1,15 @@
-export { openStore, openStoreWithCodecModule, StoreReader, VERIFY_MODES } from './store-reader.js';
-export type { OpenStoreOptions, VerifyMode } from './store-reader.js';
-export { createStoreWriter, StoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
-export type { StoreWriterOptions } from './store-writer.js';
-export { checkLmdbDataFile, detectLmdbDataFormat } from './lmdb-data-format.js';
-export type { LmdbDataFileCheck, LmdbDataFormat } from './lmdb-data-format.js';
-export { recordKey } from './record-key.js';
-export { sealRecord, openRecord } from './record-envelope.js';
-export type { Sample, StoreHeader, RejectRecord } from '@imgstore/core';
-export { crc32, crc32Implementation } from './crc32.js';
-export { acquireWriterLock, readWriterLock, LOCK_HEARTBEAT_MS, STALE_AFTER_MS } from './writer-lock.js';
-export type { WriterLock, WriterLockOwner } from './writer-lock.js';
+// The public surface of @imgstore/store: open, read, write, verify and shard stores.
+// Helpers that only other imgstore packages and tooling use are in ./internal.ts (`@imgstore/store/internal`).
+
+export { openStore, VERIFY_MODES } from './store-reader.js';
+export type { StoreReader, OpenStoreOptions, VerifyMode } from './store-reader.js';
+export type { StoreEngine } from './store-snapshot.js';
+export { openDataset } from './sharded-dataset.js';
+export type { ShardedDataset, OpenDatasetOptions } from './sharded-dataset.js';
+export { createStoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
+export type { StoreWriter, StoreWriterOptions } from './store-writer.js';
 export { verifyStore } from './verify-store.js';
 export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';
 export { buildManifest, writeManifest, readManifest, shardStoreName } from './dataset-manifest.js';
 export type { DatasetManifest, ManifestShard } from './dataset-manifest.js';
-export { openDataset, openDatasetWithCodecModule, ShardedDataset } from './sharded-dataset.js';
-export { registerCodecsFrom } from './codec-module.js';
-export type { OpenDatasetOptions } from './sharded-dataset.js';
+export type { Sample, StoreHeader, RejectRecord } from '@imgstore/core';

@@ -16,6 +16,7 @@ import {
 } from '@imgstore/core';
 import { readManifest, type DatasetManifest } from './dataset-manifest.js';
 import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
+import { internalEntryUrl } from './internal-entry.js';
 import { registerCodecsFrom } from './codec-module.js';
 
 export type OpenDatasetOptions = Omit<OpenStoreOptions, 'allowIncomplete'>;
@@ -90,9 +91,12 @@ export class ShardedDataset implements ReopenableDataset<Sample>, DirectReadData
   }
 
   toSource(): DatasetSource {
+    // A registry holds functions, which cannot cross to a worker: workers resolve the codec by id in their
+    // own default registry, after loading the codec's module when it has one.
+    const { codecs: _codecs, ...options } = this.#options;
     const codecModule = this.shards[0]?.codec.module;
-    if (codecModule === undefined) return { module: import.meta.url, factory: 'openDataset', args: [resolve(this.path), this.#options] };
-    return { module: import.meta.url, factory: 'openDatasetWithCodecModule', args: [codecModule, resolve(this.path), this.#options] };
+    if (codecModule === undefined) return { module: internalEntryUrl(), factory: 'openDataset', args: [resolve(this.path), options] };
+    return { module: internalEntryUrl(), factory: 'openDatasetWithCodecModule', args: [codecModule, resolve(this.path), options] };
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import {
   CHECKPOINT_KEY,
   HEADER_KEY,
   RECORD_OVERHEAD_BYTES,
-  ImgstoreError,
+  ClosedError,
   SETTINGS_KEY,
   RECORD_KEY_BYTES,
   StoreDamagedError,
@@ -30,8 +30,10 @@ import {
 } from '@imgstore/core';
 import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { checkLmdbDataFile } from './lmdb-data-format.js';
+import { internalEntryUrl } from './internal-entry.js';
 import { registerCodecsFrom } from './codec-module.js';
-import { openReaderDatabases, type ReadOptions, type StoreDatabases } from './lmdb-env.js';
+import { openLmdbJsSnapshot } from './lmdb-js-snapshot.js';
+import type { StoreEngine, StoreSnapshot } from './store-snapshot.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
 import { decodeHeader } from './store-header.js';
@@ -66,16 +68,9 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   readonly path: string;
   readonly header: StoreHeader;
   readonly codec: Codec;
-  #dbs: StoreDatabases;
+  readonly #snapshot: StoreSnapshot;
   // One key buffer reused by every get(): no allocation per lookup.
   readonly #key = Buffer.allocUnsafe(RECORD_KEY_BYTES);
-  /**
-   * One read transaction for the reader's lifetime, passed to every lookup. A finished store never
-   * changes, so one snapshot serves all reads; and lmdb-js 2.6.8-v1 otherwise renews a read transaction
-   * shared by the threads of a process on each event-loop turn, which makes concurrent readers in
-   * worker threads fail with "Invalid argument" (reproduced with two DataLoader workers).
-   */
-  readonly #read: ReadOptions;
   #closed = false;
   /** A record decodes to its header's pixels plus a little: a codec refuses more before allocating. */
   readonly #limits: DecodeLimits;
@@ -88,26 +83,22 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   /** With verify 'once': 1 for each record whose checksum this reader has checked. */
   readonly #verified: Uint8Array | null;
 
-  /** Use openStore(). */
-  constructor(
-    path: string,
-    dbs: StoreDatabases,
-    header: StoreHeader,
-    codec: Codec,
-    read: ReadOptions,
-    complete: boolean,
-    verify: VerifyMode = 'always',
-  ) {
+  /** Use openStore(): this constructor is not part of the public API. */
+  constructor(path: string, snapshot: StoreSnapshot, header: StoreHeader, codec: Codec, complete: boolean, verify: VerifyMode) {
     this.path = path;
-    this.#dbs = dbs;
+    this.#snapshot = snapshot;
     this.header = header;
     this.codec = codec;
-    this.#read = read;
     this.complete = complete;
     this.verify = verify;
     this.#verified = verify === 'once' ? new Uint8Array(header.count) : null;
     this.#variable = isVariableShape(header.shape);
     this.#limits = { maxDecodedBytes: (this.#variable ? header.maxSampleBytes! : shapeByteLength(header.shape)) + RECORD_OVERHEAD_BYTES };
+  }
+
+  /** Which LMDB reader reads this store: lmdb-js's native binding, or imgstore's TypeScript reader. */
+  get engine(): StoreEngine {
+    return this.#snapshot.engine;
   }
 
   get length(): number {
@@ -152,8 +143,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   toSource(): DatasetSource {
     const options = { ...(this.complete ? {} : { allowIncomplete: true }), ...(this.verify === 'always' ? {} : { verify: this.verify }) };
     const args = [resolve(this.path), ...(Object.keys(options).length ? [options] : [])];
-    if (this.codec.module === undefined) return { module: import.meta.url, factory: 'openStore', args };
-    return { module: import.meta.url, factory: 'openStoreWithCodecModule', args: [this.codec.module, ...args] };
+    if (this.codec.module === undefined) return { module: internalEntryUrl(), factory: 'openStore', args };
+    return { module: internalEntryUrl(), factory: 'openStoreWithCodecModule', args: [this.codec.module, ...args] };
   }
 
   /** Checks and decodes record `index`; with `target`, through the codec's decodeInto (pixels into target at offset). */
@@ -216,13 +207,11 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
-    if (this.#closed) throw new ImgstoreError('ERR_IMGSTORE_READER_CLOSED', `Store reader for ${this.path} is closed`);
+    if (this.#closed) throw new ClosedError(`Store reader for ${this.path} is closed`);
     writeRecordKey(this.#key, index);
-    const value = this.#dbs.records.getBinaryFast(this.#key, this.#read);
+    const value = this.#snapshot.record(this.#key);
     if (value === undefined) throw this.#missing(index);
-    // lmdb-js's reusable buffer for small values reports the value's size through an overridden
-    // `length`; a subarray makes a plain view of exactly the value, safe to copy or slice.
-    return value.subarray(0, value.length);
+    return value;
   }
 
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */
@@ -236,18 +225,14 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /** How many records and rejects the store holds (for verification; the header says how many it should). */
   countEntries(): { records: number; rejects: number } {
-    return {
-      records: this.#dbs.records.getKeysCount(this.#read as object),
-      rejects: this.#dbs.rejects.getKeysCount(this.#read as object),
-    };
+    return this.#snapshot.counts();
   }
 
   /** Inputs the conversion rejected, with their reasons, in the order they were met. */
   rejects(): RejectRecord[] {
     const out: RejectRecord[] = [];
     // Same snapshot as the records (a running conversion may have committed more since).
-    const range = this.#dbs.rejects.getRange({ ...this.#read, limit: this.header.rejected } as object);
-    for (const { value } of range) {
+    for (const value of this.#snapshot.rejects(this.header.rejected)) {
       const { name, reason } = unpackPlain(value) as RejectRecord;
       out.push({ name: String(name), reason: String(reason) });
     }
@@ -258,8 +243,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    (this.#read.transaction as { done(): void }).done();
-    // The environment itself is shared by this thread's readers of the file and stays open (see lmdb-env).
+    this.#snapshot.close();
   }
 }
 
@@ -305,39 +289,19 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     default:
       throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: data.mdb is not an LMDB file`);
   }
-  let dbs: StoreDatabases;
-  try {
-    dbs = openReaderDatabases(path);
-  } catch (cause) {
-    // The data file passed the meta page checks, so LMDB's own corruption codes mean damage.
-    const message = (cause as Error).message;
-    if (/^it has no "/.test(message)) {
-      throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store (or its LMDB pages are damaged): ${message}`, { cause });
-    }
-    const damaged = /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_BAD/.test(message);
-    throw new StoreFormatError(path, damaged ? 'damaged' : 'not-a-store', `Cannot open ${path} as an LMDB store: ${message}`, {
-      cause,
-    });
-  }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
-  // The environment is shared (see lmdb-env): drop its current read transaction, so that this reader's
-  // snapshot is taken now and includes commits made since by other processes (a running conversion);
-  // readers holding the old one keep it until they close. lmdb-js then renews lazily, in the next read
-  // made without an explicit transaction: make that read before pinning the transaction.
-  (dbs.env as unknown as { resetReadTxn(): void }).resetReadTxn();
-  dbs.meta.getBinary(Buffer.from(HEADER_KEY));
-  const read: ReadOptions = { transaction: dbs.env.useReadTransaction() };
+  const snapshot = openLmdbJsSnapshot(path);
   try {
-    const headerBytes = dbs.meta.getBinary(Buffer.from(HEADER_KEY), read);
+    const headerBytes = snapshot.meta(HEADER_KEY);
     let header: StoreHeader;
     if (headerBytes !== undefined) {
       header = decodeHeader(path, headerBytes);
     } else {
-      const settingsBytes = dbs.meta.getBinary(Buffer.from(SETTINGS_KEY), read);
+      const settingsBytes = snapshot.meta(SETTINGS_KEY);
       if (settingsBytes === undefined) {
         throw new StoreFormatError(path, 'not-a-store', `${path} is an LMDB environment but not an imgstore store`);
       }
-      const checkpoint = decodeCheckpoint(dbs.meta.getBinary(Buffer.from(CHECKPOINT_KEY), read));
+      const checkpoint = decodeCheckpoint(snapshot.meta(CHECKPOINT_KEY));
       if (!allowIncomplete) {
         throw new StoreFormatError(
           path,
@@ -349,9 +313,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       header = headerOfUnfinishedStore(path, settingsBytes, checkpoint);
     }
     const codec = codecs.get(header.codec);
-    return new StoreReader(path, dbs, header, codec, read, headerBytes !== undefined, verify);
+    return new StoreReader(path, snapshot, header, codec, headerBytes !== undefined, verify);
   } catch (error) {
-    (read.transaction as { done(): void }).done();
+    snapshot.close();
     throw error;
   }
 }

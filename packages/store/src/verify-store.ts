@@ -1,4 +1,4 @@
-import { StoreDamagedError, expectKnownKeys, invalidOption, isValidIndex, isVariableShape, shapeByteLength } from '@imgstore/core';
+import { StoreDamagedError, expectKnownKeys, expectPositiveInteger, invalidOption, isValidIndex, isVariableShape, shapeByteLength } from '@imgstore/core';
 import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
 
 /** One damaged record, or (index null) a store-wide inconsistency such as a record count that disagrees. */
@@ -14,7 +14,7 @@ export interface VerifyStoreOptions extends Omit<OpenStoreOptions, 'verify'> {
   onProgress?: (checked: number, total: number) => void;
   /** Called for each problem as it is found (a report also lists them all). */
   onProblem?: (problem: StoreProblem) => void;
-  /** Default 1024. */
+  /** A positive integer; default 1024. */
   progressEvery?: number;
 }
 
@@ -38,7 +38,9 @@ const KNOWN = ['codecs', 'allowIncomplete', 'indices', 'onProgress', 'onProblem'
  */
 export async function verifyStore(path: string, options: VerifyStoreOptions = {}): Promise<VerifyReport> {
   expectKnownKeys('', options, KNOWN);
-  const { indices, onProgress, onProblem, progressEvery = 1024, ...openOptions } = options;
+  const { indices, onProgress, onProblem, progressEvery: every, ...openOptions } = options;
+  // 0 would never report and never yield to the event loop: a positive count is required.
+  const progressEvery = expectPositiveInteger('progressEvery', every ?? 1024);
   const store = openStore(path, openOptions);
   try {
     const total = indices ? indices.length : store.length;

@@ -19,7 +19,7 @@ import {
   openStore,
   recordKey,
   sealRecord,
-} from '@imgstore/store';
+} from '@imgstore/store/internal';
 import { makeTempDir, uniquePixels } from '../../../tools/test-support/index.js';
 
 let tmp: ReturnType<typeof makeTempDir>;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StoreExistsError, StoreWriteError, InvalidOptionError, type SampleRecord } from '@imgstore/core';
-import { createStoreWriter, openStore, sealRecord } from '@imgstore/store';
+import { createStoreWriter, openStore, sealRecord } from '@imgstore/store/internal';
 import { makeTempDir } from '../../../tools/test-support/index.js';
 
 function record(i: number, shape: [number, number, number] = [6, 5, 3]): SampleRecord {

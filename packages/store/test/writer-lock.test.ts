@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { StoreBusyError, WRITER_LOCK_FILE } from '@imgstore/core';
-import { STALE_AFTER_MS, createStoreWriter, openStore } from '@imgstore/store';
+import { STALE_AFTER_MS, createStoreWriter, openStore } from '@imgstore/store/internal';
 import { makeTempDir, repoRoot } from '../../../tools/test-support/index.js';
 
 const shape: [number, number, number] = [2, 2, 3];
@@ -13,7 +13,7 @@ const record = (i: number) => ({ name: `${i}`, label: null, shape, dtype: 'uint8
 
 // A writer in its own process: appends `count` records, commits, says "ready", then waits to be killed.
 const HOLDER = `
-import { createStoreWriter } from '@imgstore/store';
+import { createStoreWriter } from '@imgstore/store/internal';
 const [path, count] = process.argv.slice(1);
 const writer = createStoreWriter(path, { shape: [2, 2, 3], resume: true });
 for (let i = writer.count; i < Number(count); i++) {
