@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { loadLmdbForWriting, tryLoadLmdb } from './load-lmdb.js';
 import { DB_META, DB_RECORDS, DB_REJECTS, MAX_DBS } from '@imgstore/core';
 
 /** lmdb-js reads with an explicit read transaction (its code takes `options`; its 2.6.8 typings omit it). */
@@ -102,7 +103,9 @@ function openReadOnly(path: string): StoreDatabases {
 
 function openFolder(path: string, readOnly: boolean, mapSize?: number): StoreDatabases {
   // noSubdir: false, always: lmdb-js would otherwise treat `train.lmdb` (a path with an extension) as a file.
-  const env = open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary, ...(mapSize ? { mapSize } : {}) }) as RootDatabase;
+  const lmdb = readOnly ? tryLoadLmdb() : loadLmdbForWriting(path);
+  if (!lmdb) throw new Error('lmdb-js cannot load on this platform');
+  const env = lmdb.open({ path, noSubdir: false, maxDbs: MAX_DBS, readOnly, ...binary, ...(mapSize ? { mapSize } : {}) }) as RootDatabase;
   // lmdb-js creates named databases only when not read-only (`create` is missing from its types).
   const db = (name: string) => {
     const opened = env.openDB({ name, ...binary }) as unknown as BinaryDatabase | undefined;

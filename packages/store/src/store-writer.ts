@@ -5,6 +5,7 @@ import {
   FORMAT_NAME,
   FORMAT_VERSION,
   HEADER_KEY,
+  HEADER_CRC_KEY,
   ResumeMismatchError,
   SETTINGS_KEY,
   StoreExistsError,
@@ -27,11 +28,13 @@ import {
 } from '@imgstore/core';
 import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { forgetReaderDatabases, openWriterDatabases, type StoreDatabases } from './lmdb-env.js';
+import { loadLmdbForWriting } from './load-lmdb.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
 import { decodeCheckpoint, type Checkpoint, type WriterSettings } from './writer-state.js';
 import { encodeHeader } from './store-header.js';
+import { crc32 } from './crc32.js';
 
 export interface StoreWriterOptions {
   /**
@@ -172,6 +175,8 @@ export class StoreWriter {
       ...(variable ? { maxSampleBytes: this.maxSampleBytes } : {}),
     };
 
+    // Where lmdb-js's binary cannot load, fail before any file is created or replaced.
+    loadLmdbForWriting(path);
     const resuming = resume && existsSync(join(path, 'data.mdb'));
     const replaced = resuming ? [] : prepareStoreFolder(path, overwrite);
     // Locked before anything is replaced or opened: a live writer's store is never touched.
@@ -304,7 +309,14 @@ export class StoreWriter {
       },
     };
     try {
-      await this.#commit([[this.#dbs.meta, Buffer.from(HEADER_KEY), encodeHeader(header)]]);
+      // The header's CRC-32 in the same transaction: readers refuse a header that does not match it.
+      const bytes = encodeHeader(header);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32LE(crc32(bytes), 0);
+      await this.#commit([
+        [this.#dbs.meta, Buffer.from(HEADER_KEY), bytes],
+        [this.#dbs.meta, Buffer.from(HEADER_CRC_KEY), crc],
+      ]);
     } finally {
       await this.close();
     }
