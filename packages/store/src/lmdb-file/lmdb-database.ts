@@ -118,9 +118,25 @@ export class LmdbDatabase {
     this.#locate(this.#leaf!, this.#leafPgno, node, location);
     if (checkOverflowPage && location.overflowPage >= 0) {
       this.#reader.readExactly(this.#overflowHeader, 0, PAGE_HEADER_SIZE, location.overflowPage * this.#pageSize, location.overflowPage);
-      this.#checkOverflowHeader(location);
+      this.checkOverflowPageHeader(location, this.#overflowHeader);
     }
     return location;
+  }
+
+  /**
+   * Checks the 16-byte page header of an overflow value located by valueLocation(key, out, false), read
+   * by the caller from `location.position - 16` (e.g. the first buffer of its own readv): page number,
+   * P_OVERFLOW, and enough pages for the value. Throws StoreFormatError 'damaged'.
+   */
+  checkOverflowPageHeader(location: ValueLocation, header: Uint8Array): void {
+    const pgno = location.overflowPage;
+    const reader = this.#reader;
+    if (pgno < 0 || header.length < PAGE_HEADER_SIZE) throw new RangeError('an overflow value location and its 16-byte page header are needed');
+    if (readPgno(header, 0) !== pgno) throw reader.damaged(pgno, `holds page number ${readPgno(header, 0)} where an overflow page was expected`);
+    if ((readU16(header, PAGE_FLAGS_OFFSET) & P_OVERFLOW) === 0) throw reader.damaged(pgno, 'is not an overflow page although a leaf points to it');
+    const pages = readU32(header, PAGE_OVERFLOW_COUNT_OFFSET);
+    const needed = Math.floor((PAGE_HEADER_SIZE - 1 + location.length) / this.#pageSize) + 1;
+    if (pages < needed) throw reader.damaged(pgno, `has ${pages} overflow pages for a ${location.length}-byte value that needs ${needed}`);
   }
 
   /** Keys and values (new buffers) in key order, from `start` (inclusive) to `end` (exclusive). */
@@ -341,18 +357,6 @@ export class LmdbDatabase {
       const done = Math.max(0, n - PAGE_HEADER_SIZE);
       reader.readExactly(target, offset + done, location.length - done, location.position + done, location.overflowPage);
     }
-    this.#checkOverflowHeader(location);
-  }
-
-  #checkOverflowHeader(location: ValueLocation): void {
-    const header = this.#overflowHeader;
-    const pgno = location.overflowPage;
-    const reader = this.#reader;
-    if (readPgno(header, 0) !== pgno) throw reader.damaged(pgno, `holds page number ${readPgno(header, 0)} where an overflow page was expected`);
-    if ((readU16(header, PAGE_FLAGS_OFFSET) & P_OVERFLOW) === 0) throw reader.damaged(pgno, 'is not an overflow page although a leaf points to it');
-    const pages = readU32(header, PAGE_OVERFLOW_COUNT_OFFSET);
-    const needed = Math.floor((PAGE_HEADER_SIZE - 1 + location.length) / this.#pageSize) + 1;
-    if (pages < needed) throw reader.damaged(pgno, `has ${pages} overflow pages for a ${location.length}-byte value that needs ${needed}`);
+    this.checkOverflowPageHeader(location, this.#overflowHeader);
   }
 }
-

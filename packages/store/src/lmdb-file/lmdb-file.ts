@@ -9,9 +9,12 @@
  *   db.entries                                   // md_entries, constant time
  *   db.get(key)                                  // Buffer | undefined, a new buffer
  *   db.getInto(key, target, offset)              // length | undefined; value read straight into target
- *   db.valueLocation(key, out?)                  // { position, length, overflowPage } in the data file
+ *   db.valueLocation(key, out?, checkOverflowPage?)  // { position, length, overflowPage } in the data file
+ *   db.checkOverflowPageHeader(location, header) // the caller read the 16 bytes before position itself
  *   for (const [key, value] of db.range({ start, end })) …   // memcmp key order, end exclusive
  *   file.databaseNames()                         // named DBs of the main DB
+ *   file.fd                                      // for preads at a valueLocation (pixels into a batch slot):
+ *                                                //   readvSync(fd, [header16, head, slot], position - 16)
  *   file.main                                    // the main (unnamed) DB
  *   file.close()
  *
@@ -20,8 +23,9 @@
  * offsets and keys against their page, overflow runs against the file, tree depth <= 64, a cursor's
  * page visits against the page count), so a damaged file throws StoreFormatError(path, 'damaged', …)
  * naming the file and page, never reads out of range, allocates without bound or loops.
- * Branch pages (and, by default, up to 256 leaf pages) are cached, so a lookup in a store's records
- * allocates nothing but its result (getInto: one small view for an overflow value).
+ * Branch pages (up to 1024) and leaf pages (up to 256, buffers recycled) are cached, so a lookup in a
+ * store's records costs no read but the value's and allocates nothing but its result (getInto: one small
+ * view for an overflow value). Each syscall counts: a positioned read costs ~1 µs on an idle machine.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -155,6 +159,14 @@ export class LmdbFile {
       }
     }
     return names;
+  }
+
+  /**
+   * The open file descriptor, for reading a value found by valueLocation straight into a caller's buffer
+   * (readSync/readvSync at its position). Throws ClosedError after close.
+   */
+  get fd(): number {
+    return this.#reader.fd;
   }
 
   /** Closes the file descriptor; later reads throw ClosedError. */

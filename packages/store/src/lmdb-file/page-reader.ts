@@ -45,6 +45,9 @@ export class PageReader {
   readonly #branchLimit: number;
   readonly #leafLimit: number;
   readonly #scratch: Buffer;
+  /** Page numbers of the cached leaves in insertion order; #leafRingNext is the oldest once full. */
+  readonly #leafRing: Float64Array;
+  #leafRingNext = 0;
 
   constructor(path: string, dataFile: string, fd: number, pageSize: number, lastPage: number, filePages: number, options: PageCacheOptions) {
     this.path = path;
@@ -56,6 +59,7 @@ export class PageReader {
     this.#branchLimit = Math.max(0, options.branchCachePages ?? 1024);
     this.#leafLimit = Math.max(0, options.leafCachePages ?? 256);
     this.#scratch = Buffer.alloc(pageSize);
+    this.#leafRing = new Float64Array(this.#leafLimit);
   }
 
   get fd(): number {
@@ -96,18 +100,29 @@ export class PageReader {
   }
 
   /**
-   * Leaf page `pgno`, checked. With `owned` false the result may be a buffer that the next leaf read
-   * overwrites (the lookup path: no allocation per lookup); with `owned` true it never is (cursors).
+   * Leaf page `pgno`, checked. With `owned` false (the lookup path) the result is only valid until the
+   * next leaf read: a cached page whose buffer is recycled on eviction, or one reused scratch buffer, so
+   * a lookup allocates nothing. With `owned` true (cursors) it is a new buffer, never reused.
    */
   leaf(pgno: number, owned: boolean): Buffer {
+    if (owned) return this.#read(pgno, Buffer.allocUnsafe(this.pageSize), P_LEAF);
     const cached = this.#leaves.get(pgno);
     if (cached !== undefined) return cached;
-    if (this.#leafLimit > 0 && !owned) {
-      const page = this.#read(pgno, Buffer.allocUnsafe(this.pageSize), P_LEAF);
-      remember(this.#leaves, pgno, page, this.#leafLimit);
-      return page;
+    if (this.#leafLimit === 0) return this.#read(pgno, this.#scratch, P_LEAF);
+    let page: Buffer;
+    if (this.#leaves.size < this.#leafLimit) {
+      page = Buffer.allocUnsafe(this.pageSize);
+    } else {
+      // Evict the oldest page (FIFO ring: no per-hit bookkeeping) and reuse its buffer.
+      const oldest = this.#leafRing[this.#leafRingNext]!;
+      page = this.#leaves.get(oldest)!;
+      this.#leaves.delete(oldest);
     }
-    return this.#read(pgno, owned ? Buffer.allocUnsafe(this.pageSize) : this.#scratch, P_LEAF);
+    this.#read(pgno, page, P_LEAF);
+    this.#leaves.set(pgno, page);
+    this.#leafRing[this.#leafRingNext] = pgno;
+    this.#leafRingNext = (this.#leafRingNext + 1) % this.#leafLimit;
+    return page;
   }
 
   /** Reads `length` bytes at `position` into target (a value's bytes); throws if the file is shorter. */
