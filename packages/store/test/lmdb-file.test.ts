@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readvSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { open } from 'lmdb';
@@ -204,6 +204,53 @@ describe('LmdbFile on files written by lmdb-js', () => {
       expect(absent).toBeGreaterThan(4000);
       if (!keys.has('')) expect(db.get(Buffer.alloc(0))).toBeUndefined();
       expect(file.database('records').get(u32be(300))).toBeUndefined();
+    } finally {
+      file.close();
+    }
+  });
+
+  it('gives the same answers with tiny or no page caches, with gets interleaved in a cursor walk', () => {
+    const expected = lmdbJsEntries(writer.db('strings'));
+    for (const options of [{ leafCachePages: 3, branchCachePages: 2 }, { leafCachePages: 0, branchCachePages: 0 }, { leafCachePages: 1 }]) {
+      const file = LmdbFile.open(path, options);
+      try {
+        const db = file.database('strings');
+        expectLookups(file, db, expected.slice(0, 3000));
+        const random = rng(9);
+        let i = 0;
+        for (const [key, value] of db.range()) {
+          if (!key.equals(expected[i]![0]) || !value.equals(expected[i]![1])) throw new Error(`entry ${i} differs`);
+          const other = expected[Math.floor(random() * expected.length)]!;
+          if (!db.get(other[0])!.equals(other[1])) throw new Error(`get during the walk differs at ${i}`);
+          i++;
+        }
+        expect(i).toBe(expected.length);
+      } finally {
+        file.close();
+      }
+    }
+  });
+
+  it('lets a caller read an overflow value itself: one readv of page header, head and the rest', () => {
+    const file = LmdbFile.open(path);
+    try {
+      const db = file.database('records');
+      const expected = lmdbJsEntries(writer.db('records'));
+      const header = Buffer.alloc(16);
+      const head = Buffer.alloc(10);
+      let overflowValues = 0;
+      for (const [key, value] of expected) {
+        const location = db.valueLocation(key, undefined, false)!;
+        if (location.overflowPage < 0) continue;
+        overflowValues++;
+        const rest = Buffer.alloc(location.length - head.length);
+        expect(readvSync(file.fd, [header, head, rest], location.position - 16)).toBe(16 + location.length);
+        db.checkOverflowPageHeader(location, header);
+        expect(Buffer.concat([head, rest]).equals(value)).toBe(true);
+        header.writeUInt16LE(0, 10);
+        expect(() => db.checkOverflowPageHeader(location, header)).toThrow(expect.objectContaining({ reason: 'damaged' }));
+      }
+      expect(overflowValues).toBe(200);
     } finally {
       file.close();
     }
