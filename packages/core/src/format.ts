@@ -13,6 +13,11 @@ export const MAX_DBS = 8;
 
 /** Key of the header in the `meta` database (UTF-8 bytes). */
 export const HEADER_KEY = 'header';
+/**
+ * `meta` key of the header's CRC-32 (4 bytes, little-endian, over the header's msgpack bytes), written in
+ * the header's transaction. Stores written before it lack it; readers that do not know it ignore it.
+ */
+export const HEADER_CRC_KEY = 'header-crc32';
 /** `meta` key of the settings a writer started with (shape, codec, labels, job id), checked on resume. */
 export const SETTINGS_KEY = 'settings';
 /** `meta` key of the writer's checkpoint, committed with every batch: how many inputs are fully handled. */
@@ -29,6 +34,13 @@ export const MANIFEST_VERSION = 1;
 /** Records are keyed by their index as a 4-byte big-endian unsigned integer, so LMDB order is index order. */
 export const RECORD_KEY_BYTES = 4;
 export const MAX_RECORDS = 0xffffffff;
+
+/** Hard bounds on what a header may claim, checked before any of it sizes memory: one sample at most 1 GiB. */
+export const MAX_SAMPLE_BYTES = 2 ** 30;
+/** Largest height or width a header or record may give. */
+export const MAX_SAMPLE_SIDE = 65535;
+/** Channels of a sample: grey, grey+alpha, RGB, RGBA. */
+export const MAX_CHANNELS = 4;
 
 /** Bytes of the record envelope before the codec payload: CRC-32 (zlib polynomial), little-endian. */
 export const RECORD_CHECKSUM_BYTES = 4;

@@ -36,7 +36,7 @@ import { openLmdbJsSnapshot } from './lmdb-js-snapshot.js';
 import type { StoreEngine, StoreSnapshot } from './store-snapshot.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
-import { decodeHeader } from './store-header.js';
+import { readHeader } from './check-header.js';
 import { decodeCheckpoint, headerOfUnfinishedStore } from './writer-state.js';
 
 export interface OpenStoreOptions {
@@ -295,7 +295,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     const headerBytes = snapshot.meta(HEADER_KEY);
     let header: StoreHeader;
     if (headerBytes !== undefined) {
-      header = decodeHeader(path, headerBytes);
+      header = readHeader(path, snapshot, headerBytes, codecs);
     } else {
       const settingsBytes = snapshot.meta(SETTINGS_KEY);
       if (settingsBytes === undefined) {
