@@ -1,4 +1,11 @@
-import type { Shape } from '@imgstore/core';
+import { InvalidOptionError, type Shape } from '@imgstore/core';
+
+/**
+ * Most bytes one batch (pixels, plus the float32 tensor when asked for) may take. A bound here turns a
+ * sample size that cannot be batched (a huge image, or a header that lies about one) into an option
+ * error before the allocation, instead of a RangeError or the OOM killer.
+ */
+export const MAX_BATCH_BYTES = 4 * 2 ** 30;
 
 /** One reusable batch buffer: pixels [B,H,W,C], labels and indices, on (shared) array buffers. */
 export interface BatchSlot {
@@ -55,15 +62,25 @@ export class BatchSlots {
 
   constructor(count: number, batchSize: number, shape: Shape, float32: boolean) {
     const values = batchSize * shape[0] * shape[1] * shape[2];
-    this.bytes = count * (values * (float32 ? 5 : 1) + batchSize * 8);
-    this.slots = Array.from({ length: count }, (_, id) =>
-      slotFromBuffers(id, {
-        data: new ArrayBuffer(values),
-        labels: new ArrayBuffer(batchSize * 4),
-        indices: new ArrayBuffer(batchSize * 4),
-        ...(float32 ? { tensor: new ArrayBuffer(values * 4) } : {}),
-      }),
-    );
+    const perBatch = values * (float32 ? 5 : 1) + batchSize * 8;
+    const what = `batches of ${batchSize} samples of ${shape.join('×')}${float32 ? ' (uint8 and float32)' : ''}`;
+    if (perBatch > MAX_BATCH_BYTES) {
+      throw new InvalidOptionError('batchSize', `Expected a batch of at most ${MAX_BATCH_BYTES} bytes (4 GiB) for batchSize but ${what} take ${perBatch} bytes each`);
+    }
+    this.bytes = count * perBatch;
+    try {
+      this.slots = Array.from({ length: count }, (_, id) =>
+        slotFromBuffers(id, {
+          data: new ArrayBuffer(values),
+          labels: new ArrayBuffer(batchSize * 4),
+          indices: new ArrayBuffer(batchSize * 4),
+          ...(float32 ? { tensor: new ArrayBuffer(values * 4) } : {}),
+        }),
+      );
+    } catch (cause) {
+      if (!(cause instanceof RangeError)) throw cause;
+      throw new InvalidOptionError('batchSize', `Cannot allocate ${count} ${what} (${this.bytes} bytes): ${cause.message}; use a smaller batchSize or fewer workers`);
+    }
     this.#free = this.slots.map((s) => s.id).reverse();
   }
 

@@ -1,3 +1,5 @@
+import { InvalidOptionError, MAX_RECORDS, invalidOption } from '@imgstore/core';
+
 /**
  * Deterministic shuffling. The generator is splitmix32, seeded from (seed, epoch) so every epoch gets
  * its own permutation and the same (seed, epoch) always gives the same one, on any platform.
@@ -23,7 +25,15 @@ export function createRandom(seed: number): () => number {
 
 /** A permutation of 0..length-1 (Fisher–Yates with an unbiased bounded draw). */
 export function seededPermutation(length: number, seed: number): Uint32Array {
-  const order = new Uint32Array(length);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_RECORDS) throw invalidOption('length', `integer from 0 to ${MAX_RECORDS}`, length);
+  let order: Uint32Array;
+  try {
+    order = new Uint32Array(length);
+  } catch (cause) {
+    // 4 bytes per index: a length that memory cannot hold is refused with a message, not a RangeError.
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new InvalidOptionError('length', `Cannot allocate a permutation of ${length} indices (${length * 4} bytes): ${cause.message}`);
+  }
   for (let i = 0; i < length; i++) order[i] = i;
   const next = createRandom(seed);
   for (let i = length - 1; i > 0; i--) {
