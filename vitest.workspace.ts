@@ -4,6 +4,7 @@ export const projects = [
   'packages/core',
   'packages/image',
   'packages/codec',
+  'packages/codec-jpeg',
   'packages/store',
   'packages/dataset',
   'packages/convert',

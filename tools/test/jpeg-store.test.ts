@@ -5,7 +5,8 @@ import { InvalidOptionError, StoreDamagedError, type Codec, type SampleRecord } 
 import { CodecRegistry, packEncodedRecord, rawCodec, unpackEncodedRecord } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { DataLoader } from '@imgstore/dataset';
-import { createJpegCodec, decodeImage, jpegCodec, JPEG_FIELD } from '@imgstore/image';
+import { decodeImage } from '@imgstore/image';
+import { createJpegCodec, jpegCodec, JPEG_FIELD } from '@imgstore/codec-jpeg';
 import { makeImage, makeTempDir } from '../test-support/index.js';
 
 // A store written with the jpeg codec from @imgstore/image, read back in this thread and by worker threads.

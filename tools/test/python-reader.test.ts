@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openStore } from '@imgstore/store';
 import { CodecRegistry, lz4Codec, rawCodec } from '@imgstore/codec';
-import { jpegCodec } from '@imgstore/image';
+import { jpegCodec } from '@imgstore/codec-jpeg';
 import { makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../test-support/index.js';
 
 // Debian's Python with python3-lmdb, python3-msgpack, python3-lz4, python3-numpy, python3-pil (.ci/run installs them).

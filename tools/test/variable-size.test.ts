@@ -4,7 +4,8 @@ import { HEADER_KEY, InvalidOptionError, StoreDamagedError, StoreFormatError, ty
 import { CodecRegistry, packPlain, packRecord, rawCodec, unpackPlain } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { DataLoader, type Batch } from '@imgstore/dataset';
-import { decodeImage, jpegCodec } from '@imgstore/image';
+import { decodeImage } from '@imgstore/image';
+import { jpegCodec } from '@imgstore/codec-jpeg';
 import { parseSize } from '@imgstore/cli';
 import { open as openLmdb } from 'lmdb';
 import { makeTempDir, runImgstore, samplesDir } from '../test-support/index.js';

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Codec } from '@imgstore/core';
 import { CodecRegistry } from '@imgstore/codec';
 import { openStore } from '@imgstore/store';
-import { jpegCodec } from '@imgstore/image';
+import { jpegCodec } from '@imgstore/codec-jpeg';
 import type { CodecAdviceReport } from '@imgstore/convert';
 import { makeTempDir, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
 

@@ -3,11 +3,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidOptionError, isCodec, type Codec } from '@imgstore/core';
 import { defaultCodecs } from '@imgstore/codec';
-import { createJpegCodec, registerImageCodecs } from '@imgstore/image';
+import { createJpegCodec, registerJpegCodec } from '@imgstore/codec-jpeg';
 
 /** The codecs every command knows without being told: @imgstore/codec's built-ins and "jpeg". */
 export function registerBuiltInCodecs(): void {
-  registerImageCodecs();
+  registerJpegCodec();
 }
 
 /** True when `spec` names a module file rather than a codec id. */

@@ -3,8 +3,6 @@ export type { DecodeImageOptions, CheckedDecodeOptions, Fit, Channels } from './
 export type { RawImage } from '@imgstore/core';
 export { encodeImage, renderContactSheet, ENCODE_FORMATS, FORMAT_EXTENSIONS, CAPTION_HEIGHT } from './encode-image.js';
 export type { EncodeFormat, ContactSheetTile, ContactSheetOptions } from './encode-image.js';
-export { createJpegCodec, jpegCodec, registerImageCodecs, DEFAULT_JPEG_QUALITY, JPEG_FIELD } from './jpeg-codec.js';
-export type { JpegCodecOptions } from './jpeg-codec.js';
 export { resampleRgb, Resampler } from './resample.js';
 export type { ResampleTarget } from './resample.js';
 export { DecodePool } from './decode-pool.js';

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CHANNELS, DEFAULT_JPEG_QUALITY, FITS, type Channels, type Fit } from '@imgstore/image';
+import { CHANNELS, FITS, type Channels, type Fit } from '@imgstore/image';
+import { DEFAULT_JPEG_QUALITY } from '@imgstore/codec-jpeg';
 import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
 import { shardStoreName } from '@imgstore/store';
 import { adviseCodecs, convertFolder, resolveWriteCodec } from '@imgstore/convert';

@@ -10,7 +10,8 @@ import {
   type Shape,
 } from '@imgstore/core';
 import { defaultCodecs, packEncodedRecord, registerCodec, unpackEncodedRecord } from '@imgstore/codec';
-import { turbo } from './libjpeg-turbo.js';
+import { decodeJpegInto } from './wasm-jpeg-decoder.js';
+import { encodeJpeg } from './wasm-jpeg-encoder.js';
 
 /** Where the JPEG bytes sit in the record's msgpack map (instead of "data"; see FORMAT.md). */
 export const JPEG_FIELD = 'jpeg';
@@ -23,7 +24,7 @@ export interface JpegCodecOptions {
 
 /**
  * A codec storing each record's pixels as a baseline JPEG (4:2:0 chroma for RGB, grey for 1 channel):
- * stores ~10× smaller than raw on photos, lossy, decoded with libjpeg-turbo on every read.
+ * stores ~10× smaller than raw on photos, lossy, decoded with libjpeg-turbo (WebAssembly) on every read.
  * Every instance has the id "jpeg"; quality is an encoding choice, recorded in the JPEG itself.
  */
 export function createJpegCodec(options: JpegCodecOptions = {}): Codec {
@@ -33,7 +34,7 @@ export function createJpegCodec(options: JpegCodecOptions = {}): Codec {
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw invalidOption('quality', 'integer from 1 to 100', quality);
   return {
     id: 'jpeg',
-    description: `JPEG-encoded pixels (lossy, quality ${quality} when written), decoded with libjpeg-turbo`,
+    description: `JPEG-encoded pixels (lossy, quality ${quality} when written), decoded with libjpeg-turbo (WebAssembly)`,
     module: import.meta.url,
     checkShape,
     encode: (record) => encodeJpegRecord(record, quality),
@@ -68,16 +69,8 @@ function checkShape(shape: Shape): void {
 function encodeJpegRecord(record: SampleRecord, quality: number): Uint8Array {
   const [height, width, channels] = record.shape;
   checkShape(record.shape);
-  const pixels = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
-  const t = turbo();
-  const jpeg = t.compressSync(pixels, {
-    format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB,
-    subsampling: channels === 1 ? t.SAMP_GRAY : t.SAMP_420,
-    width,
-    height,
-    quality,
-  });
-  return packEncodedRecord(record, JPEG_FIELD, jpeg);
+  // packEncodedRecord copies the JPEG out of WebAssembly memory before the next encode reuses it.
+  return packEncodedRecord(record, JPEG_FIELD, encodeJpeg(record.data, width, height, channels as 1 | 3, quality));
 }
 
 function unpackJpegRecord(bytes: Uint8Array, limits: DecodeLimits | undefined): SampleRecord {
@@ -94,23 +87,17 @@ function unpackJpegRecord(bytes: Uint8Array, limits: DecodeLimits | undefined): 
 
 /**
  * Decodes the record's JPEG (its `data`) into `target` at `offset`; its size must equal the record's shape.
- * libjpeg-turbo's synchronous call decodes a 256×256 record in ~0.25 ms, straight into the caller's
- * buffer, where sharp needs ~1.2 ms and a promise per image (measured in issue 6's note).
+ * One synchronous libjpeg-turbo call and one copy of the pixels into the caller's buffer; see the
+ * README for the decoders measured.
  */
 function decodeJpegPixels(record: SampleRecord, target: Uint8Array, offset: number): void {
   const [height, width, channels] = record.shape;
-  const byteLength = height * width * channels;
-  const out = Buffer.from(target.buffer, target.byteOffset + offset, byteLength);
   let decoded: { width: number; height: number };
-  const t = turbo();
   try {
-    const jpeg = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
-    decoded = t.decompressSync(jpeg, out, { format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB });
+    decoded = decodeJpegInto(record.data, target, offset, width, height, channels as 1 | 3);
   } catch (cause) {
-    // A buffer too small means the JPEG is larger than the record says; the binding's other messages
-    // (often "No error" for a truncated stream) say little, so the reason is stated plainly.
-    const detail = /insufficient output/i.test((cause as Error).message) ? `its JPEG is larger than ${width}×${height}` : 'corrupt or truncated JPEG data';
-    throw new DecodeFailedError('record', `Cannot decode record: ${detail}`, { cause });
+    // libjpeg-turbo's own messages say little here, so the reason is stated plainly.
+    throw new DecodeFailedError('record', 'Cannot decode record: corrupt or truncated JPEG data', { cause });
   }
   if (decoded.width !== width || decoded.height !== height) {
     throw new DecodeFailedError('record', `Cannot decode record: its JPEG is ${decoded.width}×${decoded.height}, the record says ${width}×${height}`);
@@ -118,9 +105,9 @@ function decodeJpegPixels(record: SampleRecord, target: Uint8Array, offset: numb
 }
 
 /**
- * Registers this package's codecs ("jpeg") in @imgstore/codec's default registry, so that `openStore`
- * reads stores written with them. Safe to call more than once.
+ * Registers the "jpeg" codec in @imgstore/codec's default registry, so that `openStore` reads jpeg
+ * stores. Safe to call more than once.
  */
-export function registerImageCodecs(): void {
+export function registerJpegCodec(): void {
   if (!defaultCodecs.has(jpegCodec.id)) registerCodec(jpegCodec);
 }
