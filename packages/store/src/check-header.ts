@@ -53,7 +53,7 @@ export function readHeader(path: string, snapshot: StoreSnapshot, bytes: Uint8Ar
   const says = (field: string, value: unknown, holds: string) =>
     damaged(`field "${field}" says ${JSON.stringify(value)} but the store holds ${holds}`);
 
-  const { records, rejects } = snapshot.counts();
+  const { records, rejects } = lmdbRead(path, () => snapshot.counts());
   if (header.count < records || header.count > records + missingRecordAllowance(records)) {
     throw says('count', header.count, `${records} records`);
   }
@@ -62,7 +62,7 @@ export function readHeader(path: string, snapshot: StoreSnapshot, bytes: Uint8Ar
     const sum = header.labelCounts.reduce((a, b) => a + b, 0);
     if (sum !== header.count) throw damaged(`field "labelCounts" sums to ${sum} but field "count" says ${header.count}`);
   }
-  checkShapeAgainstRecords(header, snapshot, codecs, says);
+  checkShapeAgainstRecords(path, header, snapshot, codecs, says);
   return header;
 }
 
@@ -72,6 +72,7 @@ export function readHeader(path: string, snapshot: StoreSnapshot, bytes: Uint8Ar
  * disagrees while the other agrees is that record's damage, reported when it is read.
  */
 function checkShapeAgainstRecords(
+  path: string,
   header: StoreHeader,
   snapshot: StoreSnapshot,
   codecs: CodecRegistry,
@@ -83,7 +84,7 @@ function checkShapeAgainstRecords(
   const limit = (variable ? header.maxSampleBytes! : shapeByteLength(header.shape)) + RECORD_OVERHEAD_BYTES;
   const witnesses: { index: number; shape: Shape }[] = [];
   for (const index of new Set([0, header.count - 1])) {
-    const value = snapshot.record(recordKey(index));
+    const value = lmdbRead(path, () => snapshot.record(recordKey(index)));
     if (value === undefined) continue;
     const payload = openRecord(value);
     if (typeof payload === 'string') continue;
@@ -102,6 +103,16 @@ function checkShapeAgainstRecords(
   const held = witnesses.map((w) => `record ${w.index} of shape ${JSON.stringify(w.shape)} (${shapeByteLength(w.shape)} bytes)`).join(' and ');
   if (variable && witnesses.every((w) => w.shape[2] === header.shape[2])) throw says('maxSampleBytes', header.maxSampleBytes, held);
   throw says('shape', header.shape, held);
+}
+
+/** LMDB's own errors on damaged pages (MDB_CORRUPTED, MDB_BAD_TXN, ...) are a damaged store, said so. */
+function lmdbRead<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (cause instanceof StoreFormatError) throw cause;
+    throw new StoreFormatError(path, 'damaged', `Store ${path} is damaged: LMDB cannot read its databases (${(cause as Error).message})`, { cause });
+  }
 }
 
 function hex(n: number): string {

@@ -93,7 +93,7 @@ describe('the header checksum', () => {
     const path = await edited((meta) => {
       const header = Buffer.from(meta.get(HEADER_KEY)!);
       const at = header.indexOf(Buffer.from('toolVersion')) + 2; // a key's bytes: decodes, into something else
-      header[at] ^= 0x01;
+      header.writeUInt8(header.readUInt8(at) ^ 0x01, at);
       meta.put(HEADER_KEY, header);
     });
     expectRefused(path, 'damaged', /has a damaged header: checksum mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}/);

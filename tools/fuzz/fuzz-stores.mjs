@@ -1,0 +1,356 @@
+#!/usr/bin/env node
+// Fuzzes stores: mutates a real store's header fields, flips bytes in its pages, truncates its data file,
+// then reads the result every way a user can. Each reader must read correctly (the pixels written) or
+// fail with a typed error / a one-line exit 1: never a signal, a hang, a raw error or a memory blow-up.
+//
+//   node tools/fuzz/fuzz-stores.mjs [--runs 300] [--seed 1] [--cli-every 10] [--per-child 100]
+//
+// Cases run in child processes (this file with --child) so that a crash, a hang or a peak RSS over the
+// bound is seen from outside. Every --cli-every-th case also runs the CLI (info, verify, export), the
+// Python reader and a DataLoader epoch with 2 workers; the others run open, get and a 0-worker epoch.
+// Prints one JSON line: {"cases", "cliCases", "findings", "seconds", "maxRssMb"}; exit 1 on findings.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { crc32 } from 'node:zlib';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const cliBin = join(repoRoot, 'packages/cli/dist/bin.js');
+const pythonReader = join(repoRoot, 'examples/python/read_store.py');
+const RSS_LIMIT_MB = 512;
+const PYTHON = '/usr/bin/python3';
+// Debian's Python with python3-lmdb, -msgpack, -lz4, -numpy (as tools/test/python-reader.test.ts): without them the step is skipped, and said so.
+const pythonReady = spawnSync(PYTHON, ['-c', 'import lmdb, msgpack, lz4.block, numpy'], { stdio: 'ignore' }).status === 0;
+const CASE_TIMEOUT_MS = 30_000;
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '300' },
+    seed: { type: 'string', default: '1' },
+    'cli-every': { type: 'string', default: '10' },
+    'per-child': { type: 'string', default: '100' },
+    parallel: { type: 'string', default: '2' },
+    child: { type: 'string' },
+  },
+});
+
+// ---------------------------------------------------------------- the stores and their pixels
+
+const pixelsOf = (index, length) => {
+  const out = new Uint8Array(length);
+  let x = (index + 1) * 2654435761;
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+};
+const BASES = {
+  // Fixed shape, raw, labeled: records of 1728 bytes, several leaf pages.
+  fixed: { count: 24, codec: 'raw', shape: [24, 24, 3], labelNames: ['a', 'b', 'c'], recordShape: () => [24, 24, 3] },
+  // Variable size, lz4: records of differing shapes, some on overflow pages.
+  variable: { count: 10, codec: 'lz4', shape: [0, 0, 3], labelNames: null, recordShape: (i) => [20 + 3 * i, 30 + 5 * (i % 4), 3] },
+};
+
+async function writeBase(path, base) {
+  const { createStoreWriter } = await import('@imgstore/store');
+  const writer = createStoreWriter(path, {
+    shape: base.shape,
+    codec: base.codec,
+    labelNames: base.labelNames,
+    ...(base.shape[0] === 0 ? { maxSampleBytes: 80 * 80 * 3 } : {}),
+  });
+  for (let i = 0; i < base.count; i++) {
+    const shape = base.recordShape(i);
+    const label = base.labelNames ? i % base.labelNames.length : null;
+    await writer.append({ name: `${i}.png`, label, shape, dtype: 'uint8', data: pixelsOf(i, shape[0] * shape[1] * shape[2]) });
+  }
+  await writer.finish();
+}
+
+// ---------------------------------------------------------------- mutations
+
+const HEADER_FIELDS = ['format', 'version', 'codec', 'count', 'shape', 'maxSampleBytes', 'dtype', 'layout', 'colorSpace', 'labelNames', 'rejected', 'labelCounts', 'provenance'];
+const VALUE_KINDS = ['wrong-type', 'negative', 'zero', 'huge', 'NaN', 'missing', 'nested', 'plus-one', 'big-shape'];
+
+function mutatedValue(kind, current, rand) {
+  switch (kind) {
+    case 'wrong-type': return typeof current === 'string' ? 7 : 'seven';
+    case 'negative': return Array.isArray(current) ? current.map((v) => (typeof v === 'number' ? -v - 1 : v)) : -1 - (rand % 1000);
+    case 'zero': return Array.isArray(current) ? current.map(() => 0) : 0;
+    case 'huge': return [2 ** 31, 2 ** 32 + 5, 2 ** 53, 1e300, Infinity][rand % 5];
+    case 'NaN': return NaN;
+    case 'nested': return [current, { value: current }][rand % 2];
+    case 'plus-one': return Array.isArray(current) ? current.map((v) => (typeof v === 'number' ? v + 1 : v)) : typeof current === 'number' ? current + 1 + (rand % 100_000) : `${current}x`;
+    case 'big-shape': return [[30000, 30000, 3], [65535, 65535, 4], [4000, 4000, 3], [1, 1, 1], [24, 24, 4]][rand % 5];
+  }
+  return undefined;
+}
+
+/** Applies a case to the store at `path` (a fresh copy of its base). */
+async function applyMutation(path, mutation) {
+  const dataFile = join(path, 'data.mdb');
+  if (mutation.type === 'header') {
+    const { open } = await import('lmdb');
+    const { packPlain, unpackPlain } = await import('@imgstore/codec');
+    const env = open({ path, noSubdir: false, maxDbs: 8, noSync: true }); // a throwaway copy: no fsync
+    const meta = env.openDB({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' });
+    const header = unpackPlain(meta.getBinary(Buffer.from('header')));
+    const field = mutation.field;
+    if (mutation.kind === 'missing') delete header[field];
+    else header[field] = mutatedValue(mutation.kind, header[field], mutation.rand);
+    const bytes = packPlain(header);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(bytes), 0);
+    env.transactionSync(() => {
+      meta.putSync(Buffer.from('header'), bytes);
+      // kept: a writer's bug, sealed; dropped: a store from before the checksum; stale: an edit.
+      if (mutation.crc === 'kept') meta.putSync(Buffer.from('header-crc32'), crc);
+      else if (mutation.crc === 'dropped') meta.removeSync(Buffer.from('header-crc32'));
+    });
+    await env.close();
+  } else if (mutation.type === 'flip') {
+    const bytes = readFileSync(dataFile);
+    const pageSize = bytes.readUInt32LE(40) || 4096;
+    const pages = Math.floor(bytes.length / pageSize);
+    // meta: the page holding the header; records: any page past LMDB's two meta pages.
+    const headerAt = bytes.indexOf(Buffer.from('provenance'));
+    const page = mutation.where === 'meta' && headerAt >= 0 ? Math.floor(headerAt / pageSize) : 2 + (mutation.page % Math.max(1, pages - 2));
+    for (const [offset, bit] of mutation.flips) {
+      const at = page * pageSize + (offset % pageSize);
+      if (at < bytes.length) bytes[at] ^= 1 << bit;
+    }
+    writeFileSync(dataFile, bytes);
+  } else if (mutation.type === 'truncate') {
+    const size = readFileSync(dataFile).length;
+    truncateSync(dataFile, Math.floor(size * mutation.fraction));
+  }
+}
+
+function caseArbitrary(fc) {
+  const header = fc.record({
+    type: fc.constant('header'),
+    field: fc.constantFrom(...HEADER_FIELDS),
+    kind: fc.constantFrom(...VALUE_KINDS),
+    crc: fc.constantFrom('kept', 'dropped', 'stale'),
+    rand: fc.nat(),
+  });
+  const flip = fc.record({
+    type: fc.constant('flip'),
+    where: fc.constantFrom('meta', 'records'),
+    page: fc.nat(),
+    flips: fc.array(fc.tuple(fc.nat(65535), fc.nat(7)), { minLength: 1, maxLength: 8 }),
+  });
+  const truncate = fc.record({ type: fc.constant('truncate'), fraction: fc.double({ min: 0, max: 0.999, noNaN: true }) });
+  return fc.record({ base: fc.constantFrom(...Object.keys(BASES)), mutation: fc.oneof({ weight: 5, arbitrary: header }, { weight: 3, arbitrary: flip }, { weight: 1, arbitrary: truncate }) });
+}
+
+// ---------------------------------------------------------------- the child: runs cases, reports findings
+
+function runCommand(command, argv) {
+  // /usr/bin/time -f: the command's peak RSS on the last stderr line.
+  const run = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', command, ...argv], { encoding: 'utf8', timeout: CASE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const lines = (run.stderr ?? '').trimEnd().split('\n');
+  const rss = /^maxrss=(\d+)$/.exec(lines.at(-1) ?? '');
+  if (rss) lines.pop();
+  const signal = run.signal ?? (/Command terminated by signal (\d+)/.exec(lines.at(-1) ?? '')?.[1] ? `signal ${/Command terminated by signal (\d+)/.exec(lines.at(-1))[1]}` : null);
+  if (lines.length && /^Command (terminated|exited)/.test(lines.at(-1))) lines.pop();
+  return { code: run.status, signal, stderr: lines.join('\n'), stdout: run.stdout ?? '', rssMb: rss ? Number(rss[1]) / 1024 : 0, timedOut: run.error?.code === 'ETIMEDOUT' };
+}
+
+async function child(spec) {
+  const { cases, bases, tmp, cliEvery } = JSON.parse(spec);
+  const core = await import('@imgstore/core');
+  const { openStore } = await import('@imgstore/store');
+  const { DataLoader } = await import('@imgstore/dataset');
+  const { registerBuiltInCodecs } = await import('@imgstore/convert/internal');
+  registerBuiltInCodecs();
+  const findings = [];
+  let cliCases = 0;
+  let maxChildRss = 0;
+  const typed = (error) => error instanceof core.ImgstoreError;
+  for (const { id, base, mutation } of cases) {
+    const path = join(tmp, `case-${id}.lmdb`);
+    rmSync(path, { recursive: true, force: true });
+    cpSync(bases[base], path, { recursive: true });
+    const found = (step, what) => findings.push({ id, base, mutation, step, what: String(what).slice(0, 400) });
+    try {
+      await applyMutation(path, mutation);
+    } catch (error) {
+      found('mutate', error?.stack ?? error);
+      continue;
+    }
+    process.stdout.write(`case ${id}\n`);
+    const withCli = id % cliEvery === 0;
+    const spec = BASES[base];
+    // open, get: the pixels written, or a typed error.
+    let store = null;
+    try {
+      store = openStore(path);
+    } catch (error) {
+      if (!typed(error)) found('open', error?.stack ?? error);
+    }
+    if (store) {
+      for (let i = 0; i < Math.min(store.length, spec.count + 2); i++) {
+        try {
+          const sample = store.get(i);
+          const shape = spec.recordShape(i);
+          const want = pixelsOf(i, shape[0] * shape[1] * shape[2]);
+          if (!Buffer.from(sample.data).equals(Buffer.from(want))) found('get', `record ${i} read without error but with other pixels`);
+        } catch (error) {
+          if (!typed(error)) found('get', error?.stack ?? error);
+        }
+      }
+      for (const workers of withCli ? [0, 2] : [0]) {
+        let loader = null;
+        try {
+          loader = new DataLoader(store, { batchSize: 4, workers, shuffle: true, seed: 1, ...(base === 'variable' ? { augment: { crop: [16, 16] } } : {}) });
+          for await (const batch of loader) void batch;
+        } catch (error) {
+          if (!typed(error)) found(`epoch-${workers}-workers`, error?.stack ?? error);
+        } finally {
+          await loader?.close().catch(() => undefined);
+        }
+      }
+      await store.close();
+    }
+    if (withCli) {
+      cliCases++;
+      const out = join(tmp, `export-${id}`);
+      const runs = {
+        info: runCommand(process.execPath, [cliBin, 'info', path]),
+        verify: runCommand(process.execPath, [cliBin, 'verify', path, '-q']),
+        export: runCommand(process.execPath, [cliBin, 'export', path, out, '-q']),
+        ...(pythonReady ? { python: runCommand(PYTHON, [pythonReader, path, '--digests']) } : {}),
+      };
+      rmSync(out, { recursive: true, force: true });
+      for (const [step, run] of Object.entries(runs)) {
+        maxChildRss = Math.max(maxChildRss, run.rssMb);
+        const prefix = step === 'python' ? 'read_store.py: ' : 'imgstore: ';
+        if (run.timedOut) found(step, `no result within ${CASE_TIMEOUT_MS} ms`);
+        else if (run.signal) found(step, `killed by ${run.signal}: ${run.stderr}`);
+        else if (run.rssMb > RSS_LIMIT_MB) found(step, `peak RSS ${run.rssMb.toFixed(0)} MB`);
+        else if (run.code !== 0) {
+          const lines = run.stderr.trim().split('\n');
+          if (run.code !== 1 || lines.length !== 1 || !lines[0].startsWith(prefix) || /unexpected error/.test(lines[0])) {
+            found(step, `exit ${run.code}: ${run.stderr}`);
+          }
+        }
+      }
+    }
+    rmSync(path, { recursive: true, force: true });
+  }
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`result ${JSON.stringify({ findings, cliCases, maxRssMb, maxChildRssMb: maxChildRss })}\n`);
+}
+
+// ---------------------------------------------------------------- the parent: makes cases, runs children
+
+/** Peak RSS of a running process in MB, from /proc (0 where there is no /proc). */
+function rssMb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function runChild(spec) {
+  return new Promise((resolvePromise) => {
+    const proc = spawn(process.execPath, ['--max-old-space-size=512', fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let lastCase = null;
+    let killed = null;
+    let deadline = Date.now() + CASE_TIMEOUT_MS * 3;
+    proc.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const cases = [...stdout.matchAll(/^case (\d+)$/gm)];
+      const latest = cases.at(-1)?.[1];
+      if (latest !== undefined && latest !== lastCase) {
+        lastCase = latest;
+        deadline = Date.now() + CASE_TIMEOUT_MS * 5; // the CLI steps have their own timeout each
+      }
+    });
+    proc.stderr.on('data', (chunk) => (stderr += chunk));
+    const watch = setInterval(() => {
+      const rss = rssMb(proc.pid);
+      if (rss > RSS_LIMIT_MB) killed = `peak RSS ${rss.toFixed(0)} MB during case ${lastCase}`;
+      else if (Date.now() > deadline) killed = `case ${lastCase} did not finish in time`;
+      if (killed) proc.kill('SIGKILL');
+    }, 100);
+    proc.on('close', (code, signal) => {
+      clearInterval(watch);
+      const line = /^result (.*)$/m.exec(stdout);
+      if (line) return resolvePromise(JSON.parse(line[1]));
+      const what = killed ?? `child exited with ${signal ?? code} during case ${lastCase}: ${stderr.slice(-600)}`;
+      const id = Number(lastCase);
+      const c = spec.cases.find((x) => x.id === id);
+      resolvePromise({ findings: [{ id, base: c?.base, mutation: c?.mutation, step: 'process', what }], cliCases: 0, maxRssMb: 0, crashedAt: id });
+    });
+  });
+}
+
+async function parent() {
+  const runs = Number(args.runs);
+  const seed = Number(args.seed);
+  const cliEvery = Math.max(1, Number(args['cli-every']));
+  const perChild = Math.max(1, Number(args['per-child']));
+  const parallel = Math.max(1, Number(args.parallel));
+  const started = performance.now();
+  const fc = (await import('fast-check')).default;
+  const tmp = mkdtempSync(join(tmpdir(), 'imgstore-fuzz-'));
+  try {
+    const bases = {};
+    for (const [name, base] of Object.entries(BASES)) {
+      bases[name] = join(tmp, `base-${name}.lmdb`);
+      await writeBase(bases[name], base);
+    }
+    const generated = fc.sample(caseArbitrary(fc), { seed, numRuns: runs });
+    const all = generated.map((c, id) => ({ id, ...c }));
+    const chunks = [];
+    for (let i = 0; i < all.length; i += perChild) chunks.push(all.slice(i, i + perChild));
+    const findings = [];
+    let cliCases = 0;
+    let maxRssMb = 0;
+    let ran = 0;
+    // A child that dies takes its remaining cases with it: they are re-run in a fresh child.
+    const queue = [...chunks];
+    const worker = async () => {
+      while (queue.length) {
+        const cases = queue.shift();
+        const result = await runChild({ cases, bases, tmp, cliEvery });
+        findings.push(...result.findings);
+        cliCases += result.cliCases;
+        maxRssMb = Math.max(maxRssMb, result.maxRssMb, result.maxChildRssMb ?? 0);
+        if (result.crashedAt !== undefined) {
+          const rest = cases.filter((c) => c.id > result.crashedAt);
+          ran += cases.length - rest.length;
+          if (rest.length) queue.push(rest);
+        } else ran += cases.length;
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const summary = { cases: ran, cliCases, seed, cliEvery, python: pythonReady, findings: findings.length, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(maxRssMb) };
+    console.log(
+      `fuzz-stores: ${ran} cases (seed ${seed}) in ${summary.seconds} s, peak RSS ${summary.maxRssMb} MB; ` +
+        `the CLI${pythonReady ? ', the Python reader' : ' (Python reader skipped: /usr/bin/python3 lacks lmdb, msgpack, lz4, numpy)'} ` +
+        `and a 2-worker epoch on every ${cliEvery}th case: ${cliCases} cases`,
+    );
+    for (const f of findings.slice(0, 20)) console.log(`finding: ${JSON.stringify(f)}`);
+    console.log(JSON.stringify(summary));
+    return findings.length ? 1 : 0;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (args.child !== undefined) await child(args.child);
+else process.exitCode = await parent();
