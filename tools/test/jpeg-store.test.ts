@@ -29,7 +29,7 @@ afterAll(temp.cleanup);
 
 describe('a jpeg store', () => {
   it('says where to get the codec when it is not registered', () => {
-    expect(() => openStore(path, { codecs: new CodecRegistry([rawCodec]) })).toThrow(/provided by @imgstore\/image.*registerImageCodecs/);
+    expect(() => openStore(path, { codecs: new CodecRegistry([rawCodec]) })).toThrow(/provided by @imgstore\/codec-jpeg.*registerJpegCodec/);
   });
 
   it('reads back close to the written pixels; readInto decodes into the batch to the same bytes as get', async () => {

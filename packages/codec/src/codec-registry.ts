@@ -43,8 +43,8 @@ export class CodecRegistry {
 /** Codecs that other imgstore packages provide (they need more than this package's dependencies). */
 const PROVIDED_ELSEWHERE: Record<string, string> = {
   jpeg:
-    'Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore/image: install it (npm install @imgstore/image), ' +
-    'then call its registerImageCodecs() before opening the store',
+    'Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore/codec-jpeg: install it (npm install @imgstore/codec-jpeg), ' +
+    'then call its registerJpegCodec() before opening the store',
 };
 
 function providerHint(id: string): string | undefined {

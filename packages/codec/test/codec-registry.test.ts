@@ -39,7 +39,7 @@ describe('CodecRegistry', () => {
 
   it('says which package provides a codec that lives outside this one', () => {
     expect(() => new CodecRegistry([rawCodec]).get('jpeg')).toThrow(
-      /Unknown codec "jpeg"; registered codecs: raw\. Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore\/image: install it .*registerImageCodecs\(\)/,
+      /Unknown codec "jpeg"; registered codecs: raw\. Codec "jpeg" stores JPEG-encoded pixels and is provided by @imgstore\/codec-jpeg: install it .*registerJpegCodec\(\)/,
     );
   });
 

@@ -40,12 +40,17 @@ export function openLmdbJsSnapshot(path: string): StoreSnapshot {
       // `length`; a subarray makes a plain view of exactly the value.
       return value === undefined ? undefined : value.subarray(0, value.length);
     },
+    // Fresh options objects: lmdb-js's getKeysCount marks the object it is given `onlyCount`, and a
+    // later range given the same options would then return a number instead of an iterator.
     counts: () => ({
-      records: dbs.records.getKeysCount(read as object),
-      rejects: dbs.rejects.getKeysCount(read as object),
+      records: dbs.records.getKeysCount({ ...read } as object),
+      rejects: dbs.rejects.getKeysCount({ ...read } as object),
     }),
-    *rejects(limit) {
-      for (const { value } of dbs.rejects.getRange({ ...read, limit } as object)) yield value;
+    rejects(limit) {
+      if (limit <= 0) return [];
+      const values: Uint8Array[] = [];
+      for (const { value } of dbs.rejects.getRange({ ...read, limit } as object)) values.push(value);
+      return values;
     },
     close() {
       if (closed) return;
