@@ -296,10 +296,10 @@ async function main() {
 
   await step('a. npm install @imgstore/store; read a raw and an lz4 store from ESM and CommonJS', async () => {
     const app = await install('app-store', ['@imgstore/store'], registry);
-    assert(stores.raw && stores.lz4, 'no raw and lz4 stores to read (the CLI failed to write them)');
     const packages = report('@imgstore/store', app);
     const found = packages.filter((p) => FORBIDDEN.includes(p.name) || p.name.startsWith('@img/'));
     assert(found.length === 0, `installing @imgstore/store brought ${found.map((p) => p.name).join(', ')}`);
+    assert(stores.raw && stores.lz4, 'no raw and lz4 stores to read (the CLI failed to write them)');
     writeFileSync(join(app, 'read.mjs'), `import { openStore } from '@imgstore/store';\n${READER_BODY}\n`);
     writeFileSync(join(app, 'read.cjs'), `const { openStore } = require('@imgstore/store');\n(async () => {${READER_BODY}\n})();\n`);
     for (const codec of ['raw', 'lz4']) {
