@@ -1,7 +1,7 @@
 // The public surface of @imgstore/store: open, read, write, verify and shard stores.
 // Helpers that only other imgstore packages and tooling use are in ./internal.ts (`@imgstore/store/internal`).
 
-export { openStore, VERIFY_MODES } from './store-reader.js';
+export { openStore, VERIFY_MODES, STORE_ENGINES } from './store-reader.js';
 export type { StoreReader, OpenStoreOptions, VerifyMode } from './store-reader.js';
 export type { StoreEngine } from './store-snapshot.js';
 export { openDataset } from './sharded-dataset.js';

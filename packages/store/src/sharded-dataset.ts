@@ -117,7 +117,7 @@ export async function openDatasetWithCodecModule(codecModule: string, path: stri
  */
 export function openDataset(path: string, options: OpenDatasetOptions = {}): ShardedDataset {
   if (typeof path !== 'string' || path.length === 0) throw invalidOption('path', 'non-empty string', path);
-  expectKnownKeys('', options, ['codecs', 'verify']);
+  expectKnownKeys('', options, ['codecs', 'verify', 'engine']);
   if (existsSync(path) && statSync(path).isDirectory() && !existsSync(join(path, MANIFEST_FILE))) {
     return new ShardedDataset(path, [openStore(path, options)], options); // one store
   }

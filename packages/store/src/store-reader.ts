@@ -5,6 +5,7 @@ import {
   HEADER_KEY,
   RECORD_OVERHEAD_BYTES,
   ClosedError,
+  InvalidOptionError,
   SETTINGS_KEY,
   RECORD_KEY_BYTES,
   StoreDamagedError,
@@ -33,6 +34,8 @@ import { checkLmdbDataFile } from './lmdb-data-format.js';
 import { internalEntryUrl } from './internal-entry.js';
 import { registerCodecsFrom } from './codec-module.js';
 import { openLmdbJsSnapshot } from './lmdb-js-snapshot.js';
+import { openLmdbFileSnapshot } from './lmdb-file-snapshot.js';
+import { lmdbLoadError, tryLoadLmdb } from './load-lmdb.js';
 import type { StoreEngine, StoreSnapshot } from './store-snapshot.js';
 import { writeRecordKey } from './record-key.js';
 import { openRecord } from './record-envelope.js';
@@ -55,9 +58,18 @@ export interface OpenStoreOptions {
    * appears after a record's first read (a page re-read from a failing disk, a memory error) is not seen.
    */
   verify?: VerifyMode;
+  /**
+   * Which LMDB reader reads the file: `'typescript'`, imgstore's own reader (positioned reads, no native
+   * code, no lock file: every platform, read-only mounts); `'lmdb-js'`, the native binding that also
+   * writes stores (linux-x64 only; reads from its memory map, ~1.4× the TypeScript reader's rate, see
+   * `npm run bench:engines`). Default `'auto'`: lmdb-js where its native module loads, the TypeScript
+   * reader everywhere else. `reader.engine` says which one reads.
+   */
+  engine?: 'auto' | StoreEngine;
 }
 
 export const VERIFY_MODES = ['always', 'once'] as const;
+export const STORE_ENGINES = ['auto', 'typescript', 'lmdb-js'] as const;
 
 /** A decoded record; `data` is absent when the codec wrote the pixels into the caller's buffer. */
 type DecodedRecord = Omit<SampleRecord, 'data'> & { data?: Uint8Array };
@@ -69,6 +81,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   readonly header: StoreHeader;
   readonly codec: Codec;
   readonly #snapshot: StoreSnapshot;
+  /** The engine asked for, passed on to worker threads (see toSource). */
+  readonly #engineOption: (typeof STORE_ENGINES)[number];
   // One key buffer reused by every get(): no allocation per lookup.
   readonly #key = Buffer.allocUnsafe(RECORD_KEY_BYTES);
   #closed = false;
@@ -84,7 +98,16 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   readonly #verified: Uint8Array | null;
 
   /** Use openStore(): this constructor is not part of the public API. */
-  constructor(path: string, snapshot: StoreSnapshot, header: StoreHeader, codec: Codec, complete: boolean, verify: VerifyMode) {
+  constructor(
+    path: string,
+    snapshot: StoreSnapshot,
+    header: StoreHeader,
+    codec: Codec,
+    complete: boolean,
+    verify: VerifyMode,
+    engineOption: (typeof STORE_ENGINES)[number] = 'auto',
+  ) {
+    this.#engineOption = engineOption;
     this.path = path;
     this.#snapshot = snapshot;
     this.header = header;
@@ -141,7 +164,11 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
 
   /** How a worker thread reopens this store (read-only, same codecs by id; a codec's own module first). */
   toSource(): DatasetSource {
-    const options = { ...(this.complete ? {} : { allowIncomplete: true }), ...(this.verify === 'always' ? {} : { verify: this.verify }) };
+    const options = {
+      ...(this.complete ? {} : { allowIncomplete: true }),
+      ...(this.verify === 'always' ? {} : { verify: this.verify }),
+      ...(this.#engineOption === 'auto' ? {} : { engine: this.#engineOption }),
+    };
     const args = [resolve(this.path), ...(Object.keys(options).length ? [options] : [])];
     if (this.codec.module === undefined) return { module: internalEntryUrl(), factory: 'openStore', args };
     return { module: internalEntryUrl(), factory: 'openStoreWithCodecModule', args: [this.codec.module, ...args] };
@@ -259,10 +286,14 @@ export async function openStoreWithCodecModule(codecModule: string, path: string
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): StoreReader {
   if (typeof path !== 'string' || path.length === 0) throw invalidOption('path', 'non-empty string', path);
-  expectKnownKeys('', options, ['codecs', 'allowIncomplete', 'verify']);
+  expectKnownKeys('', options, ['codecs', 'allowIncomplete', 'verify', 'engine']);
   const codecs = options.codecs ?? defaultCodecs;
   const verify = expectOneOf('verify', options.verify ?? 'always', VERIFY_MODES);
   const allowIncomplete = expectBoolean('allowIncomplete', options.allowIncomplete ?? false);
+  const engine = expectOneOf('engine', options.engine ?? 'auto', STORE_ENGINES);
+  if (engine === 'lmdb-js' && !tryLoadLmdb()) {
+    throw new InvalidOptionError('engine', `engine 'lmdb-js' cannot load on ${process.platform}-${process.arch}: ${lmdbLoadError()?.message.split('\n')[0]}`);
+  }
   if (!existsSync(path)) throw new StoreFormatError(path, 'missing', `No store at ${path}: nothing exists there`);
   if (!statSync(path).isDirectory()) {
     throw new StoreFormatError(path, 'not-a-store', `${path} is a file; an imgstore store is a folder holding data.mdb`);
@@ -290,7 +321,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: data.mdb is not an LMDB file`);
   }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
-  const snapshot = openLmdbJsSnapshot(path);
+  // The TypeScript reader holds no slot in LMDB's reader table: on a store still being written, a
+  // writer may reuse pages it reads (each record's CRC would then refuse them as damaged).
+  const snapshot = engine === 'lmdb-js' || (engine === 'auto' && tryLoadLmdb()) ? openLmdbJsSnapshot(path) : openLmdbFileSnapshot(path);
   try {
     const headerBytes = snapshot.meta(HEADER_KEY);
     let header: StoreHeader;
@@ -313,7 +346,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       header = headerOfUnfinishedStore(path, settingsBytes, checkpoint);
     }
     const codec = codecs.get(header.codec);
-    return new StoreReader(path, snapshot, header, codec, headerBytes !== undefined, verify);
+    return new StoreReader(path, snapshot, header, codec, headerBytes !== undefined, verify, engine);
   } catch (error) {
     snapshot.close();
     throw error;

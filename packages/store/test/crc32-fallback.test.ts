@@ -30,7 +30,7 @@ describe('CRC-32 without the optional accelerator', () => {
     try {
       const preload = join(tmp.dir, 'hide-accelerator.cjs');
       (await import('node:fs')).writeFileSync(preload, HIDE_ACCELERATOR);
-      const storeModule = pathToFileURL(join(repoRoot, 'packages/store/dist/index.js')).href;
+      const storeModule = pathToFileURL(join(repoRoot, 'packages/store/dist/internal.js')).href;
       const run = await runProcess(process.execPath, ['--require', preload, '--input-type=module', '-e', SCRIPT, storeModule, join(tmp.dir, 's.lmdb')]);
       expect(run.stderr).toBe('');
       // 0xCBF43926 is CRC-32/ISO-HDLC of "123456789", the standard check value.

@@ -333,6 +333,15 @@ export class LmdbDatabase {
     out.overflowPage = -1;
   }
 
+  /**
+   * Copies the value that the latest valueLocation(key, out, false) of this database located into
+   * `target` at `offset` (the caller checked it fits): one read for an overflow value, none for a value
+   * in a cached leaf. No other lookup in this database may come between the two calls.
+   */
+  readLocated(location: ValueLocation, target: Uint8Array, offset: number): void {
+    this.#copyValue(location, target, offset);
+  }
+
   /** Copies a located value (of the last #find) into target. */
   #copyValue(location: ValueLocation, target: Uint8Array, offset: number): void {
     if (location.overflowPage < 0) {
