@@ -107,7 +107,7 @@ beforeAll(async () => {
   const resumedShape: Shape = [20, 20, 3];
   const resumedRecord = (i: number) => ({ name: `r/${i}.png`, label: i % 3, shape: resumedShape, data: uniquePixels(1200, i) });
   stores.resumed = join(tmp.dir, 'resumed.lmdb');
-  for (const [session, [from, to]] of [[0, 40], [40, 75], [75, 130]].entries()) {
+  for (const [session, [from, to]] of ([[0, 40], [40, 75], [75, 130]] as const).entries()) {
     const writer = createStoreWriter(stores.resumed, { shape: resumedShape, labelNames: ['a', 'b', 'c'], resume: session > 0, recordsPerCommit: 7 + session * 5 });
     for (let i = from; i < to; i++) await writer.append({ ...resumedRecord(i), dtype: 'uint8' });
     await writer.reject(`r/bad-${session}.png`, 'corrupt');
