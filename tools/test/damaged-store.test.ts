@@ -16,6 +16,8 @@ const shape: [number, number, number] = [32, 32, 3];
 let tmp: ReturnType<typeof makeTempDir>;
 let path: string;
 let store: StoreReader;
+// Both read engines (worker threads reopen with the same one).
+const ENGINES = ['typescript', 'lmdb-js'] as const;
 
 beforeAll(async () => {
   tmp = makeTempDir('imgstore-damaged-');
@@ -29,72 +31,76 @@ beforeAll(async () => {
     bytes.writeUInt8(bytes.readUInt8(at + 1234) ^ 0x01, at + 1234);
   }
   writeFileSync(join(path, 'data.mdb'), bytes);
-  store = openStore(path);
 });
-afterAll(async () => {
-  await store.close();
-  tmp.cleanup();
-});
+afterAll(() => tmp.cleanup());
 
-describe('a store with damaged records', () => {
-  it('get() throws StoreDamagedError naming store and index; the others read', () => {
-    for (let i = 0; i < COUNT; i++) {
-      if (DAMAGED.includes(i)) {
-        expect(() => store.get(i)).toThrow(StoreDamagedError);
-        expect(() => store.get(i)).toThrow(`Store ${path} record ${i} (key 0000000${i.toString(16)}) is damaged: checksum mismatch`);
-      } else {
-        expect(Buffer.from(store.get(i).data).equals(Buffer.from(pixels(i)))).toBe(true);
+describe.each(ENGINES)('engine %s', (engine) => {
+  beforeAll(() => {
+    store = openStore(path, { engine });
+    expect(store.engine).toBe(engine);
+  });
+  afterAll(() => store.close());
+
+  describe('a store with damaged records', () => {
+    it('get() throws StoreDamagedError naming store and index; the others read', () => {
+      for (let i = 0; i < COUNT; i++) {
+        if (DAMAGED.includes(i)) {
+          expect(() => store.get(i)).toThrow(StoreDamagedError);
+          expect(() => store.get(i)).toThrow(`Store ${path} record ${i} (key 0000000${i.toString(16)}) is damaged: checksum mismatch`);
+        } else {
+          expect(Buffer.from(store.get(i).data).equals(Buffer.from(pixels(i)))).toBe(true);
+        }
       }
-    }
+    });
+
+    it('SafeDataset skip reports each damaged record with its reason', async () => {
+      const skipped: SkippedSample[] = [];
+      const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s) });
+      const loaded = [];
+      for (let i = 0; i < COUNT; i++) loaded.push(await safe.get(i));
+      expect(loaded.map((s, i) => (s === undefined ? i : -1)).filter((i) => i >= 0)).toEqual(DAMAGED);
+      expect(skipped.map((s) => s.index)).toEqual(DAMAGED);
+      expect(skipped[0]!.reason).toMatch(/record 3 .* checksum mismatch/);
+      expect(skipped[0]!.error).toBeInstanceOf(StoreDamagedError);
+    });
+
+    it('SafeDataset substitute serves the next intact record and says which', async () => {
+      const safe = new SafeDataset<Sample>(store, { policy: 'substitute' });
+      const sample = await safe.get(3);
+      expect(sample!.index).toBe(4);
+      expect(safe.skipped.get(3)).toMatchObject({ index: 3, substitute: 4 });
+    });
+
+    it('a DataLoader with 2 workers over SafeDataset skips them and relays each report to this thread', async () => {
+      const skipped: number[] = [];
+      const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s.index) });
+      const loader = new DataLoader(safe, { batchSize: 5, workers: 2 });
+      const seen: number[] = [];
+      try {
+        for await (const batch of loader) seen.push(...batch.indices);
+      } finally {
+        await loader.close();
+      }
+      expect(seen.sort((a, b) => a - b)).toEqual([...Array(COUNT).keys()].filter((i) => !DAMAGED.includes(i)));
+      expect(skipped.sort((a, b) => a - b)).toEqual(DAMAGED);
+    });
   });
 
-  it('SafeDataset skip reports each damaged record with its reason', async () => {
-    const skipped: SkippedSample[] = [];
-    const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s) });
-    const loaded = [];
-    for (let i = 0; i < COUNT; i++) loaded.push(await safe.get(i));
-    expect(loaded.map((s, i) => (s === undefined ? i : -1)).filter((i) => i >= 0)).toEqual(DAMAGED);
-    expect(skipped.map((s) => s.index)).toEqual(DAMAGED);
-    expect(skipped[0]!.reason).toMatch(/record 3 .* checksum mismatch/);
-    expect(skipped[0]!.error).toBeInstanceOf(StoreDamagedError);
-  });
-
-  it('SafeDataset substitute serves the next intact record and says which', async () => {
-    const safe = new SafeDataset<Sample>(store, { policy: 'substitute' });
-    const sample = await safe.get(3);
-    expect(sample!.index).toBe(4);
-    expect(safe.skipped.get(3)).toMatchObject({ index: 3, substitute: 4 });
-  });
-
-  it('a DataLoader with 2 workers over SafeDataset skips them and relays each report to this thread', async () => {
-    const skipped: number[] = [];
-    const safe = new SafeDataset<Sample>(store, { onSkip: (s) => skipped.push(s.index) });
-    const loader = new DataLoader(safe, { batchSize: 5, workers: 2 });
-    const seen: number[] = [];
-    try {
-      for await (const batch of loader) seen.push(...batch.indices);
-    } finally {
-      await loader.close();
-    }
-    expect(seen.sort((a, b) => a - b)).toEqual([...Array(COUNT).keys()].filter((i) => !DAMAGED.includes(i)));
-    expect(skipped.sort((a, b) => a - b)).toEqual(DAMAGED);
-  });
-});
-
-describe('errors keep their class across worker threads', () => {
-  it.each([0, 2])('a DataLoader with %i workers throws StoreDamagedError with the store, index and code', async (workers) => {
-    const loader = new DataLoader(store, { batchSize: 4, workers });
-    let error: unknown;
-    try {
-      for await (const _ of loader) void _;
-    } catch (caught) {
-      error = caught;
-    } finally {
-      await loader.close();
-    }
-    expect(error).toBeInstanceOf(StoreDamagedError);
-    expect(error).toBeInstanceOf(ImgstoreError);
-    expect(error).toMatchObject({ name: 'StoreDamagedError', code: 'ERR_IMGSTORE_STORE_DAMAGED', path, index: DAMAGED[0] });
-    expect((error as Error).message).toContain(`record ${DAMAGED[0]} `);
+  describe('errors keep their class across worker threads', () => {
+    it.each([0, 2])('a DataLoader with %i workers throws StoreDamagedError with the store, index and code', async (workers) => {
+      const loader = new DataLoader(store, { batchSize: 4, workers });
+      let error: unknown;
+      try {
+        for await (const _ of loader) void _;
+      } catch (caught) {
+        error = caught;
+      } finally {
+        await loader.close();
+      }
+      expect(error).toBeInstanceOf(StoreDamagedError);
+      expect(error).toBeInstanceOf(ImgstoreError);
+      expect(error).toMatchObject({ name: 'StoreDamagedError', code: 'ERR_IMGSTORE_STORE_DAMAGED', path, index: DAMAGED[0] });
+      expect((error as Error).message).toContain(`record ${DAMAGED[0]} `);
+    });
   });
 });
