@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImgstoreError, StoreDamagedError, type Sample } from '@imgstore/core';
-import { createStoreWriter, openStore, type StoreReader } from '@imgstore/store';
+import { createStoreWriter, openStore, verifyStore, type StoreReader } from '@imgstore/store';
 import { DataLoader, SafeDataset, type SkippedSample } from '@imgstore/dataset';
 import { makeTempDir, uniquePixels } from '../test-support/index.js';
 
@@ -102,5 +102,44 @@ describe.each(ENGINES)('engine %s', (engine) => {
       expect(error).toMatchObject({ name: 'StoreDamagedError', code: 'ERR_IMGSTORE_STORE_DAMAGED', path, index: DAMAGED[0] });
       expect((error as Error).message).toContain(`record ${DAMAGED[0]} `);
     });
+  });
+});
+
+// A damaged LMDB page (not the record's bytes): the TypeScript engine checks each page it reads, and the
+// reader reports the record behind it by index. lmdb-js does not check pages, so this case is its alone.
+describe('a records page with an impossible header (TypeScript engine)', () => {
+  it('get() throws StoreDamagedError naming the index; verifyStore lists it; records on other pages read', async () => {
+    // 1728-byte records: two to a leaf page (larger ones would sit on overflow pages).
+    const small: [number, number, number] = [24, 24, 3];
+    const smallPixels = (i: number) => uniquePixels(1728, i);
+    const damagedPage = join(tmp.dir, 'damaged-page.lmdb');
+    const writer = createStoreWriter(damagedPage, { shape: small, labelNames: ['x'] });
+    for (let i = 0; i < COUNT; i++) await writer.append({ name: `${i}.png`, label: 0, shape: small, dtype: 'uint8', data: smallPixels(i) });
+    await writer.finish();
+    const bytes = readFileSync(join(damagedPage, 'data.mdb'));
+    const pageSize = bytes.readUInt32LE(40);
+    const page = Math.floor(bytes.indexOf(Buffer.from(smallPixels(6))) / pageSize);
+    bytes.writeUInt16LE(pageSize - 8, page * pageSize + 12); // the page's free-space start, past its end
+    writeFileSync(join(damagedPage, 'data.mdb'), bytes);
+    const reader = openStore(damagedPage, { engine: 'typescript' });
+    try {
+      const failed: number[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        try {
+          expect(Buffer.from(reader.get(i).data).equals(Buffer.from(smallPixels(i)))).toBe(true);
+        } catch (error) {
+          expect(error).toBeInstanceOf(StoreDamagedError);
+          expect(error).toMatchObject({ index: i });
+          expect((error as Error).message).toMatch(new RegExp(`record ${i} \\(key [0-9a-f]{8}\\) cannot be read: .*page ${page} has an impossible free space`));
+          failed.push(i);
+        }
+      }
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.length).toBeLessThan(COUNT);
+      const report = await verifyStore(damagedPage, { engine: 'typescript' });
+      expect(report.problems.map((p) => p.index)).toEqual(failed);
+    } finally {
+      await reader.close();
+    }
   });
 });

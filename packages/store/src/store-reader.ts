@@ -236,7 +236,15 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     }
     if (this.#closed) throw new ClosedError(`Store reader for ${this.path} is closed`);
     writeRecordKey(this.#key, index);
-    const value = this.#snapshot.record(this.#key);
+    let value: Uint8Array | undefined;
+    try {
+      value = this.#snapshot.record(this.#key);
+    } catch (cause) {
+      // A damaged LMDB page on the way to this record (the TypeScript engine checks every page): the
+      // record's damage, by index, as a checksum mismatch is, so that SafeDataset and verify report it.
+      if (!(cause instanceof StoreFormatError) || cause.reason !== 'damaged') throw cause;
+      throw this.#damaged(index, `cannot be read: ${cause.message}`, cause);
+    }
     if (value === undefined) throw this.#missing(index);
     return value;
   }

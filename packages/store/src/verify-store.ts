@@ -27,7 +27,7 @@ export interface VerifyReport {
   problems: StoreProblem[];
 }
 
-const KNOWN = ['codecs', 'allowIncomplete', 'indices', 'onProgress', 'onProblem', 'progressEvery'];
+const KNOWN = ['codecs', 'allowIncomplete', 'engine', 'indices', 'onProgress', 'onProblem', 'progressEvery'];
 
 /**
  * Reads and checks records of a store: checksum, decoding, shape and label against the header. With no
