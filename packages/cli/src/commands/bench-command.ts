@@ -73,6 +73,9 @@ Example:
         seed: 1,
         ...(flags.crop ? { augment: { crop: flags.crop } } : {}),
       });
+      // Which LMDB reader reads (every shard opens with the same one).
+      const engine = dataset.shards[0]!.engine;
+      if (!flags.json) console.error(`bench ${path}: engine ${engine}, ${dataset.length} records`);
       const [h, w, c] = flags.crop ? [...flags.crop, dataset.sampleShape[2]] : dataset.sampleShape;
       const sampleBytes = h * w * c;
       const perSecond: number[] = [];
@@ -94,6 +97,7 @@ Example:
       const best = median(perSecond);
       const result = {
         path,
+        engine,
         records: dataset.length,
         shape: dataset.sampleShape,
         batchSize: flags.batchSize,

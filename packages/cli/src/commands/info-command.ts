@@ -51,7 +51,7 @@ export function infoCommand(): Command {
         const bytes = storeSizeBytes(path);
         const rejects = flags.rejects ? store.rejects() : undefined;
         if (flags.json) {
-          console.log(JSON.stringify({ path, records: store.length, bytes, header, ...(rejects ? { rejects } : {}) }, null, 2));
+          console.log(JSON.stringify({ path, engine: store.engine, records: store.length, bytes, header, ...(rejects ? { rejects } : {}) }, null, 2));
           return;
         }
         const lines = [
@@ -62,6 +62,7 @@ export function infoCommand(): Command {
           `labels      ${describeLabels(header.labelNames, header.labelCounts, store.length)}`,
           `size        ${formatBytes(bytes)} (${store.length ? formatBytes(bytes / store.length) : '0 B'} per record)`,
           `created     ${header.provenance.createdAt} by ${header.provenance.tool} ${header.provenance.toolVersion}`,
+          `engine      ${store.engine}`,
         ];
         if (header.provenance.source !== undefined) lines.push(`source      ${header.provenance.source}`);
         console.log(lines.join('\n'));
@@ -79,7 +80,7 @@ async function datasetInfo(path: string, flags: InfoFlags): Promise<void> {
     const bytes = shards.reduce((n, s) => n + s.bytes, 0);
     const rejects = flags.rejects ? dataset.rejects() : undefined;
     if (flags.json) {
-      const summary = { path, records: dataset.length, bytes, labelNames: dataset.labelNames, labelCounts: dataset.labelCounts, shards };
+      const summary = { path, engine: dataset.shards[0]!.engine, records: dataset.length, bytes, labelNames: dataset.labelNames, labelCounts: dataset.labelCounts, shards };
       console.log(JSON.stringify({ ...summary, ...(rejects ? { rejects } : {}) }, null, 2));
       return;
     }
@@ -92,6 +93,7 @@ async function datasetInfo(path: string, flags: InfoFlags): Promise<void> {
         `rejected    ${rejected}`,
         `labels      ${describeLabels(dataset.labelNames, dataset.labelCounts, dataset.length)}`,
         `size        ${formatBytes(bytes)} (${dataset.length ? formatBytes(bytes / dataset.length) : '0 B'} per record)`,
+        `engine      ${dataset.shards[0]!.engine}`,
         ...shards.map((s, i) => `  shard ${i}  ${s.records} records, ${s.rejected} rejected, ${formatBytes(s.bytes)}`),
       ].join('\n'),
     );
