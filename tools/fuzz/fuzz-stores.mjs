@@ -3,12 +3,16 @@
 // then reads the result every way a user can. Each reader must read correctly (the pixels written) or
 // fail with a typed error / a one-line exit 1: never a signal, a hang, a raw error or a memory blow-up.
 //
-//   node tools/fuzz/fuzz-stores.mjs [--runs 300] [--seed 1] [--cli-every 10] [--per-child 100]
+//   node tools/fuzz/fuzz-stores.mjs [--runs 300] [--seed 1] [--cli-every 10] [--per-child 100] [--engines typescript,lmdb-js]
 //
+// In-process reads run once per read engine (--engines). The CLI steps alternate: every other CLI case runs
+// with lmdb-js hidden (a --require preload), so the CLI reads through the TypeScript engine as it would on
+// a platform without lmdb's binary. Cases where the engines disagree (one reads a record, the other refuses
+// it) are counted and printed as engine-diff lines: both outcomes are allowed, the lines are for a look.
 // Cases run in child processes (this file with --child) so that a crash, a hang or a peak RSS over the
 // bound is seen from outside. Every --cli-every-th case also runs the CLI (info, verify, export), the
 // Python reader and a DataLoader epoch with 2 workers; the others run open, get and a 0-worker epoch.
-// Prints one JSON line: {"cases", "cliCases", "findings", "seconds", "maxRssMb"}; exit 1 on findings.
+// Prints one JSON line: {"cases", "cliCases", "findings", "engineDiffs", "seconds", "maxRssMb"}; exit 1 on findings.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +37,7 @@ const { values: args } = parseArgs({
     'cli-every': { type: 'string', default: '10' },
     'per-child': { type: 'string', default: '100' },
     parallel: { type: 'string', default: '2' },
+    engines: { type: 'string', default: 'typescript,lmdb-js' },
     child: { type: 'string' },
   },
 });
@@ -150,9 +155,19 @@ function caseArbitrary(fc) {
 
 // ---------------------------------------------------------------- the child: runs cases, reports findings
 
-function runCommand(command, argv) {
+// Makes require('lmdb') fail as on a platform without its binary: the CLI then reads with the TypeScript engine.
+const HIDE_LMDB = `
+const Module = require('node:module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === 'lmdb') throw Object.assign(new Error("Cannot find module 'lmdb'"), { code: 'MODULE_NOT_FOUND' });
+  return resolve.call(this, request, ...rest);
+};
+`;
+
+function runCommand(command, argv, env = process.env) {
   // /usr/bin/time -f: the command's peak RSS on the last stderr line.
-  const run = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', command, ...argv], { encoding: 'utf8', timeout: CASE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const run = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', command, ...argv], { encoding: 'utf8', timeout: CASE_TIMEOUT_MS, killSignal: 'SIGKILL', env });
   const lines = (run.stderr ?? '').trimEnd().split('\n');
   const rss = /^maxrss=(\d+)$/.exec(lines.at(-1) ?? '');
   if (rss) lines.pop();
@@ -162,13 +177,17 @@ function runCommand(command, argv) {
 }
 
 async function child(spec) {
-  const { cases, bases, tmp, cliEvery } = JSON.parse(spec);
+  const { cases, bases, tmp, cliEvery, engines } = JSON.parse(spec);
   const core = await import('@imgstore/core');
   const { openStore } = await import('@imgstore/store');
   const { DataLoader } = await import('@imgstore/dataset');
   const { registerBuiltInCodecs } = await import('@imgstore/convert/internal');
   registerBuiltInCodecs();
   const findings = [];
+  const engineDiffs = [];
+  const hideLmdb = join(tmp, 'hide-lmdb.cjs');
+  writeFileSync(hideLmdb, HIDE_LMDB);
+  const withoutLmdb = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${hideLmdb}`.trim() };
   let cliCases = 0;
   let maxChildRss = 0;
   const typed = (error) => error instanceof core.ImgstoreError;
@@ -186,12 +205,18 @@ async function child(spec) {
     process.stdout.write(`case ${id}\n`);
     const withCli = id % cliEvery === 0;
     const spec = BASES[base];
-    // open, get: the pixels written, or a typed error.
+    // open, get: the pixels written, or a typed error; with each engine. `outcome` is what each engine did.
+    const outcomes = {};
+    for (const engine of engines) {
+    const outcome = (outcomes[engine] = []);
+    const at = (step) => `${step} (${engine})`;
     let store = null;
     try {
-      store = openStore(path);
+      store = openStore(path, { engine });
+      outcome.push('open');
     } catch (error) {
-      if (!typed(error)) found('open', error?.stack ?? error);
+      outcome.push(`open: ${error?.name} ${error?.reason ?? ''}`.trim());
+      if (!typed(error)) found(at('open'), error?.stack ?? error);
     }
     if (store) {
       for (let i = 0; i < Math.min(store.length, spec.count + 2); i++) {
@@ -199,9 +224,11 @@ async function child(spec) {
           const sample = store.get(i);
           const shape = spec.recordShape(i);
           const want = pixelsOf(i, shape[0] * shape[1] * shape[2]);
-          if (!Buffer.from(sample.data).equals(Buffer.from(want))) found('get', `record ${i} read without error but with other pixels`);
+          if (!Buffer.from(sample.data).equals(Buffer.from(want))) found(at('get'), `record ${i} read without error but with other pixels`);
+          outcome.push(`${i}`);
         } catch (error) {
-          if (!typed(error)) found('get', error?.stack ?? error);
+          outcome.push(`${i}: ${error?.name}`);
+          if (!typed(error)) found(at('get'), error?.stack ?? error);
         }
       }
       for (const workers of withCli ? [0, 2] : [0]) {
@@ -210,23 +237,30 @@ async function child(spec) {
           loader = new DataLoader(store, { batchSize: 4, workers, shuffle: true, seed: 1, ...(base === 'variable' ? { augment: { crop: [16, 16] } } : {}) });
           for await (const batch of loader) void batch;
         } catch (error) {
-          if (!typed(error)) found(`epoch-${workers}-workers`, error?.stack ?? error);
+          if (!typed(error)) found(at(`epoch-${workers}-workers`), error?.stack ?? error);
         } finally {
           await loader?.close().catch(() => undefined);
         }
       }
       await store.close();
     }
+    }
+    const [first, ...others] = Object.values(outcomes);
+    if (others.some((o) => o.join('|') !== first.join('|'))) engineDiffs.push({ id, base, mutation, outcomes });
     if (withCli) {
       cliCases++;
       const out = join(tmp, `export-${id}`);
+      // Every other CLI case without lmdb-js: the CLI reads through the TypeScript engine.
+      const env = cliCases % 2 === 0 ? withoutLmdb : process.env;
       const runs = {
-        info: runCommand(process.execPath, [cliBin, 'info', path]),
-        verify: runCommand(process.execPath, [cliBin, 'verify', path, '-q']),
-        export: runCommand(process.execPath, [cliBin, 'export', path, out, '-q']),
+        info: runCommand(process.execPath, [cliBin, 'info', path], env),
+        verify: runCommand(process.execPath, [cliBin, 'verify', path, '-q'], env),
+        export: runCommand(process.execPath, [cliBin, 'export', path, out, '-q'], env),
         ...(pythonReady ? { python: runCommand(PYTHON, [pythonReader, path, '--digests']) } : {}),
       };
       rmSync(out, { recursive: true, force: true });
+      const engine = env === withoutLmdb ? 'typescript' : 'lmdb-js';
+      if (runs.info.code === 0 && !runs.info.stdout.includes(`engine      ${engine}`)) found('info', `did not read with the ${engine} engine: ${runs.info.stdout}`);
       for (const [step, run] of Object.entries(runs)) {
         maxChildRss = Math.max(maxChildRss, run.rssMb);
         const prefix = step === 'python' ? 'read_store.py: ' : 'imgstore: ';
@@ -244,7 +278,7 @@ async function child(spec) {
     rmSync(path, { recursive: true, force: true });
   }
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`result ${JSON.stringify({ findings, cliCases, maxRssMb, maxChildRssMb: maxChildRss })}\n`);
+  process.stdout.write(`result ${JSON.stringify({ findings, engineDiffs, cliCases, maxRssMb, maxChildRssMb: maxChildRss })}\n`);
 }
 
 // ---------------------------------------------------------------- the parent: makes cases, runs children
@@ -292,7 +326,7 @@ function runChild(spec) {
       const what = killed ?? `child exited with ${signal ?? code} during case ${lastCase}: ${stderr.slice(-600)}`;
       const id = Number(lastCase);
       const c = spec.cases.find((x) => x.id === id);
-      resolvePromise({ findings: [{ id, base: c?.base, mutation: c?.mutation, step: 'process', what }], cliCases: 0, maxRssMb: 0, crashedAt: id });
+      resolvePromise({ findings: [{ id, base: c?.base, mutation: c?.mutation, step: 'process', what }], engineDiffs: [], cliCases: 0, maxRssMb: 0, crashedAt: id });
     });
   });
 }
@@ -303,6 +337,7 @@ async function parent() {
   const cliEvery = Math.max(1, Number(args['cli-every']));
   const perChild = Math.max(1, Number(args['per-child']));
   const parallel = Math.max(1, Number(args.parallel));
+  const engines = args.engines.split(',');
   const started = performance.now();
   const fc = (await import('fast-check')).default;
   const tmp = mkdtempSync(join(tmpdir(), 'imgstore-fuzz-'));
@@ -317,6 +352,7 @@ async function parent() {
     const chunks = [];
     for (let i = 0; i < all.length; i += perChild) chunks.push(all.slice(i, i + perChild));
     const findings = [];
+    const engineDiffs = [];
     let cliCases = 0;
     let maxRssMb = 0;
     let ran = 0;
@@ -325,8 +361,9 @@ async function parent() {
     const worker = async () => {
       while (queue.length) {
         const cases = queue.shift();
-        const result = await runChild({ cases, bases, tmp, cliEvery });
+        const result = await runChild({ cases, bases, tmp, cliEvery, engines });
         findings.push(...result.findings);
+        engineDiffs.push(...result.engineDiffs);
         cliCases += result.cliCases;
         maxRssMb = Math.max(maxRssMb, result.maxRssMb, result.maxChildRssMb ?? 0);
         if (result.crashedAt !== undefined) {
@@ -338,13 +375,14 @@ async function parent() {
     };
     await Promise.all(Array.from({ length: parallel }, worker));
     const seconds = (performance.now() - started) / 1000;
-    const summary = { cases: ran, cliCases, seed, cliEvery, python: pythonReady, findings: findings.length, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(maxRssMb) };
+    const summary = { cases: ran, cliCases, seed, cliEvery, python: pythonReady, engines, findings: findings.length, engineDiffs: engineDiffs.length, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(maxRssMb) };
     console.log(
       `fuzz-stores: ${ran} cases (seed ${seed}) in ${summary.seconds} s, peak RSS ${summary.maxRssMb} MB; ` +
         `the CLI${pythonReady ? ', the Python reader' : ' (Python reader skipped: /usr/bin/python3 lacks lmdb, msgpack, lz4, numpy)'} ` +
         `and a 2-worker epoch on every ${cliEvery}th case: ${cliCases} cases`,
     );
     for (const f of findings.slice(0, 20)) console.log(`finding: ${JSON.stringify(f)}`);
+    for (const d of engineDiffs.slice(0, 20)) console.log(`engine-diff: ${JSON.stringify(d)}`);
     console.log(JSON.stringify(summary));
     return findings.length ? 1 : 0;
   } finally {
