@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { HEADER_KEY, InvalidOptionError, StoreDamagedError, StoreFormatError, type Codec, type Shape } from '@imgstore/core';
+import { HEADER_CRC_KEY, HEADER_KEY, InvalidOptionError, StoreDamagedError, StoreFormatError, type Codec, type Shape } from '@imgstore/core';
 import { CodecRegistry, packPlain, packRecord, rawCodec, unpackPlain } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import { DataLoader, type Batch } from '@imgstore/dataset';
@@ -96,7 +96,13 @@ describe('a variable-size store', () => {
     expect(header).toMatchObject({ shape: [0, 0, 3], maxSampleBytes: 300 });
     delete header.maxSampleBytes;
     await meta.put(Buffer.from(HEADER_KEY), packPlain(header));
+    // With its checksum, the edit is a checksum mismatch; without it (a store written before header
+    // checksums), the field check itself refuses the header.
     await env.close();
+    expect(() => openStore(path)).toThrow(/damaged header: checksum mismatch/);
+    const again = openLmdb({ path, noSubdir: false, maxDbs: 8 });
+    await again.openDB({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' }).remove(Buffer.from(HEADER_CRC_KEY));
+    await again.close();
     expect(() => openStore(path)).toThrow(StoreFormatError);
     expect(() => openStore(path)).toThrow('malformed header: field "maxSampleBytes"');
   });
