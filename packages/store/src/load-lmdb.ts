@@ -34,10 +34,12 @@ export const BUILD_LMDB_COMMAND = 'npm rebuild lmdb --build-from-source --foregr
 export function loadLmdbForWriting(path: string): Lmdb {
   const lmdb = tryLoadLmdb();
   if (lmdb) return lmdb;
+  const platform = `${process.platform}-${process.arch}`;
+  // On linux-x64 the prebuilt binary exists but did not load (e.g. musl, or a damaged install).
+  const why = platform === 'linux-x64' ? `could not load its prebuilt binary on ${platform}` : `has no prebuilt binary for ${platform} (only linux-x64)`;
   throw new StoreWriteError(
     path,
-    `Cannot write ${path}: the LMDB writer (lmdb@2.6.8-v1) has no prebuilt binary for ${process.platform}-${process.arch} ` +
-      `(only linux-x64). Build it here with \`${BUILD_LMDB_COMMAND}\` (needs a C compiler and Python), or convert on linux-x64; ` +
+    `Cannot write ${path}: the LMDB writer (lmdb@2.6.8-v1) ${why}. Build it here with \`${BUILD_LMDB_COMMAND}\` (needs a C compiler and Python)${platform === 'linux-x64' ? '' : ', or convert on linux-x64'}; ` +
       `reading stores works here as it is. (${failure?.message.split('\n')[0]})`,
     { cause: failure },
   );
