@@ -1,7 +1,7 @@
-// npm run bench:engines -- [<store>] [--records 1600] [--rounds 7] [--codec raw]
+// npm run bench:engines -- [<store>] [--records 1600] [--rounds 15] [--epochs 3] [--codec raw]
 // The two LMDB read engines behind openStore, side by side: imgstore's TypeScript reader and lmdb-js's
-// native binding. Each round reads every record once in a shuffled order with readInto (CRC checked,
-// verify 'always') into 64 rotating batch slots, one engine then the other (order flipped each round);
+// native binding. Each round reads every record `epochs` times in shuffled orders with readInto (CRC
+// checked, verify 'always') into 64 rotating batch slots, one engine then the other (order flipped each round);
 // prints per-round samples/s and the median ratio typescript / lmdb-js with its range.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { createStoreWriter, openStore } from '@imgstore/store';
 import { seededPermutation } from '@imgstore/dataset';
 import { median, parseArgs } from './bench-util.mjs';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), { records: 1600, rounds: 7, codec: 'raw' });
+const { positional, flags } = parseArgs(process.argv.slice(2), { records: 1600, rounds: 15, epochs: 3, codec: 'raw' });
 let storePath = positional[0];
 let tmp;
 if (!storePath) {
@@ -34,10 +34,10 @@ const sampleBytes = 256 * 256 * 3;
 const slots = new Uint8Array(64 * sampleBytes);
 
 function epoch(reader, round) {
-  const order = seededPermutation(n, 1000 + round);
+  const orders = Array.from({ length: flags.epochs }, (_, e) => seededPermutation(n, 1000 + round * 31 + e));
   const started = performance.now();
-  for (let i = 0; i < n; i++) reader.readInto(order[i], slots, (i & 63) * sampleBytes);
-  return n / ((performance.now() - started) / 1000);
+  for (const order of orders) for (let i = 0; i < n; i++) reader.readInto(order[i], slots, (i & 63) * sampleBytes);
+  return (n * flags.epochs) / ((performance.now() - started) / 1000);
 }
 
 for (const engine of engines) epoch(readers[engine], -1); // warm-up: page cache, JIT

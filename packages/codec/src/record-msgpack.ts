@@ -85,3 +85,39 @@ export function packEncodedRecord(record: Omit<SampleRecord, 'data'>, field: str
 export function unpackEncodedRecord(bytes: Uint8Array, field: string, source = 'record'): SampleRecord {
   return checkRecordFields(unpackMessage(bytes, source), source, field);
 }
+
+/** The msgpack encoding of the key "data" (fixstr of 4 bytes). */
+const DATA_KEY = [0xa4, 0x64, 0x61, 0x74, 0x61];
+
+/**
+ * Parses a raw record whose pixels were read elsewhere: `head` is the record up to and including the
+ * binary header of its last field "data" (as packRecord writes it), and the `pixelBytes` that follow it
+ * are not in `head`. Returns the other fields, checked as unpackRecord checks them, or throws
+ * DecodeFailedError when `head` is not such a prefix (the caller then reads the record whole).
+ */
+export function unpackRecordHead(head: Uint8Array, pixelBytes: number, source = 'record'): Omit<SampleRecord, 'data'> {
+  // The bin header that ends the head: bin32, bin16 or bin8, whichever packRecord chose for the length.
+  const n = head.length;
+  let lengthBytes = 0;
+  if (n >= 5 && head[n - 5] === 0xc6 && readBigEndian(head, n - 4, 4) === pixelBytes) lengthBytes = 4;
+  else if (n >= 3 && head[n - 3] === 0xc5 && readBigEndian(head, n - 2, 2) === pixelBytes) lengthBytes = 2;
+  else if (n >= 2 && head[n - 2] === 0xc4 && head[n - 1] === pixelBytes) lengthBytes = 1;
+  const key = n - 1 - lengthBytes - DATA_KEY.length;
+  if (lengthBytes === 0 || key < 1 || DATA_KEY.some((byte, i) => head[key + i] !== byte)) {
+    fail(source, `its last field is not "data" with ${pixelBytes} bytes`);
+  }
+  // The same map with an empty "data": a valid msgpack document to check the other fields with.
+  const copy = Uint8Array.prototype.slice.call(head) as Uint8Array;
+  copy.fill(0, n - lengthBytes);
+  const record = checkRecordFields(unpackMessage(copy, source), source, 'data');
+  if (shapeByteLength(record.shape) !== pixelBytes) {
+    fail(source, `field "data" has ${pixelBytes} bytes but shape ${JSON.stringify(record.shape)} needs ${shapeByteLength(record.shape)}`);
+  }
+  return { name: record.name, label: record.label, shape: record.shape, dtype: record.dtype };
+}
+
+function readBigEndian(bytes: Uint8Array, at: number, length: number): number {
+  let value = 0;
+  for (let i = 0; i < length; i++) value = value * 256 + bytes[at + i]!;
+  return value;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeFailedError } from '@imgstore/core';
-import { packPlain, packRecord, unpackRecord } from '@imgstore/codec';
+import { packPlain, packRecord, unpackRecord, unpackRecordHead } from '@imgstore/codec';
 
 describe('msgpack records', () => {
   it('are plain msgpack maps (no msgpackr record extension)', () => {
@@ -56,5 +56,32 @@ describe('hostile msgpack records are refused fast, with memory bounded', () => 
     const crafted = Buffer.concat([Buffer.from([0x80 | (entries + 1)]), proto, record.subarray(1)]);
     expect(() => unpackRecord(crafted)).toThrow('forbidden key "__proto__"');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('unpackRecordHead (a raw record whose pixels were read elsewhere)', () => {
+  // bin8, bin16 and bin32 headers: packRecord picks the smallest that holds the pixel count.
+  it.each([
+    [[2, 2, 3]],
+    [[100, 100, 3]],
+    [[256, 256, 3]],
+  ] as [[number, number, number]][])('gives the fields of a record of shape %j from the bytes before its pixels', (shape) => {
+    const pixels = shape[0] * shape[1] * shape[2];
+    const bytes = packRecord({ name: 'cat/1.jpg', label: 4, shape, dtype: 'uint8', data: new Uint8Array(pixels).fill(9) });
+    const head = bytes.subarray(0, bytes.length - pixels);
+    expect(unpackRecordHead(head, pixels)).toEqual({ name: 'cat/1.jpg', label: 4, shape, dtype: 'uint8' });
+    // The head is left as it was (the fields are read from a copy).
+    expect(Buffer.from(head).equals(Buffer.from(bytes.subarray(0, head.length)))).toBe(true);
+  });
+
+  it('refuses a head that does not end with "data" of that many bytes, or whose shape disagrees', () => {
+    const bytes = packRecord({ name: 'a', label: null, shape: [2, 2, 3], dtype: 'uint8', data: new Uint8Array(12) });
+    expect(() => unpackRecordHead(bytes.subarray(0, bytes.length - 12), 13)).toThrow(DecodeFailedError);
+    expect(() => unpackRecordHead(bytes.subarray(0, bytes.length - 13), 12)).toThrow(/last field is not "data"/);
+    // "data" first, then the other fields: another writer's layout, not a prefix this reads.
+    const reordered = packPlain({ data: new Uint8Array(12), name: 'a', label: null, shape: [2, 2, 3], dtype: 'uint8' });
+    expect(() => unpackRecordHead(reordered.subarray(0, reordered.length - 12), 12)).toThrow(DecodeFailedError);
+    const wrongShape = packPlain({ name: 'a', label: null, shape: [2, 2, 1], dtype: 'uint8', data: new Uint8Array(12) });
+    expect(() => unpackRecordHead(wrongShape.subarray(0, wrongShape.length - 12), 12)).toThrow(/needs 4/);
   });
 });

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 
-/** CRC-32 (ISO-HDLC, zlib's polynomial) of `data`, as an unsigned 32-bit integer. */
-export type Crc32 = (data: Uint8Array) => number;
+/** CRC-32 (ISO-HDLC, zlib's polynomial) of `data`, continued from `previous` (the CRC of the bytes before it). */
+export type Crc32 = (data: Uint8Array, previous?: number) => number;
 
 /**
  * The record checksum is on the read path of every sample. @node-rs/crc32 (SIMD) computes the same
@@ -11,10 +11,10 @@ export type Crc32 = (data: Uint8Array) => number;
  */
 function loadCrc32(): { crc32: Crc32; implementation: string } {
   try {
-    const fast = createRequire(import.meta.url)('@node-rs/crc32') as { crc32(data: Uint8Array): number };
-    return { crc32: (data) => fast.crc32(data), implementation: '@node-rs/crc32' };
+    const fast = createRequire(import.meta.url)('@node-rs/crc32') as { crc32(data: Uint8Array, initial?: number): number };
+    return { crc32: (data, previous = 0) => fast.crc32(data, previous), implementation: '@node-rs/crc32' };
   } catch {
-    return { crc32: zlibCrc32, implementation: 'node:zlib' };
+    return { crc32: (data, previous = 0) => zlibCrc32(data, previous), implementation: 'node:zlib' };
   }
 }
 

@@ -42,6 +42,15 @@ export function openLmdbFileSnapshot(path: string): StoreSnapshot {
         records.readLocated(location, scratch, 0);
         return scratch.subarray(0, length);
       },
+      recordSplit(key, tail) {
+        if (records.valueLocation(key, location, false) === undefined) return undefined;
+        const headLength = location.length - tail.length;
+        if (headLength < 0) return null;
+        if (headLength > scratch.length) scratch = Buffer.allocUnsafe(Math.max(headLength, 256));
+        const head = scratch.subarray(0, headLength);
+        records.readLocatedSplit(location, head, tail);
+        return head;
+      },
       counts: () => ({ records: records.entries, rejects: rejects.entries }),
       *rejects(limit) {
         if (limit <= 0) return;

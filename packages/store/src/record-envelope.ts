@@ -31,6 +31,16 @@ export function openRecord(value: Uint8Array, check = true): Uint8Array | string
   return payload;
 }
 
+/**
+ * Checks a sealed value read in two parts, `head` (the checksum and the payload's first bytes) and
+ * `tail` (the rest of the payload), without joining them: null when intact, else what is wrong.
+ */
+export function checkSplitRecord(head: Uint8Array, tail: Uint8Array): string | null {
+  const stored = (head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24)) >>> 0;
+  const actual = crc32(tail, crc32(head.subarray(RECORD_CHECKSUM_BYTES)));
+  return stored === actual ? null : `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`;
+}
+
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   CHECKPOINT_KEY,
   HEADER_KEY,
+  RECORD_CHECKSUM_BYTES,
   RECORD_OVERHEAD_BYTES,
   ClosedError,
   InvalidOptionError,
@@ -29,7 +30,7 @@ import {
   type Sample,
   type StoreHeader,
 } from '@imgstore/core';
-import { defaultCodecs, unpackPlain, type CodecRegistry } from '@imgstore/codec';
+import { defaultCodecs, rawCodec, unpackPlain, unpackRecordHead, type CodecRegistry } from '@imgstore/codec';
 import { checkLmdbDataFile } from './lmdb-data-format.js';
 import { internalEntryUrl } from './internal-entry.js';
 import { registerCodecsFrom } from './codec-module.js';
@@ -38,7 +39,7 @@ import { openLmdbFileSnapshot } from './lmdb-file-snapshot.js';
 import { lmdbLoadError, tryLoadLmdb } from './load-lmdb.js';
 import type { StoreEngine, StoreSnapshot } from './store-snapshot.js';
 import { writeRecordKey } from './record-key.js';
-import { openRecord } from './record-envelope.js';
+import { checkSplitRecord, openRecord } from './record-envelope.js';
 import { readHeader } from './check-header.js';
 import { decodeCheckpoint, headerOfUnfinishedStore } from './writer-state.js';
 
@@ -90,6 +91,8 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   readonly #limits: DecodeLimits;
   /** Height and width vary per record ([0, 0, c] header shape). */
   readonly #variable: boolean;
+  /** Pixel bytes of a record readInto reads split (raw codec, fixed shape, an engine that can); else 0. */
+  readonly #splitPixels: number;
 
   /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
   readonly complete: boolean;
@@ -116,6 +119,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     this.verify = verify;
     this.#verified = verify === 'once' ? new Uint8Array(header.count) : null;
     this.#variable = isVariableShape(header.shape);
+    this.#splitPixels = codec.id === rawCodec.id && !this.#variable && snapshot.recordSplit ? shapeByteLength(header.shape) : 0;
     this.#limits = { maxDecodedBytes: (this.#variable ? header.maxSampleBytes! : shapeByteLength(header.shape)) + RECORD_OVERHEAD_BYTES };
   }
 
@@ -144,6 +148,10 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   readInto(index: number, target: Uint8Array, offset: number): SampleInfo {
     const { codec } = this;
+    if (this.#splitPixels > 0 && offset >= 0 && offset + this.#splitPixels <= target.length) {
+      const info = this.#readSplit(index, target, offset);
+      if (info !== undefined) return info;
+    }
     if (codec.decodeInto && !this.#variable) {
       // The codec writes the pixels into `target` itself: decompressed or decoded in place, no copy.
       const byteLength = shapeByteLength(this.header.shape);
@@ -192,7 +200,42 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     } catch (cause) {
       throw this.#damaged(index, `passed its checksum but does not decode: ${(cause as Error).message}`, cause);
     }
-    // A record must fit the header: a reader fills fixed-size batch slots from it.
+    this.#checkFits(index, record);
+    if (verified !== null) verified[index] = 1;
+    return record;
+  }
+
+  /**
+   * A raw record read by an engine with system calls (the TypeScript reader): its pixels straight into
+   * `target` and the bytes before them (checksum, msgpack head) into the engine's buffer, the CRC-32
+   * continued across both: one copy of the pixels, where reading the record whole and then copying its
+   * pixels makes two. Undefined when the record is not laid out as packRecord writes it (the caller
+   * then reads it whole, which reports any damage the usual way).
+   */
+  #readSplit(index: number, target: Uint8Array, offset: number): SampleInfo | undefined {
+    this.#writeKey(index);
+    const pixels = target.subarray(offset, offset + this.#splitPixels);
+    const head = this.#lookup(index, () => this.#snapshot.recordSplit!(this.#key, pixels));
+    if (head === undefined) throw this.#missing(index);
+    if (head === null || head.length < RECORD_CHECKSUM_BYTES) return undefined;
+    const verified = this.#verified;
+    if (verified === null || verified[index] === 0) {
+      const problem = checkSplitRecord(head, pixels);
+      if (problem !== null) throw this.#damaged(index, `is damaged: ${problem}`);
+    }
+    let record: Omit<SampleRecord, 'data'>;
+    try {
+      record = unpackRecordHead(head.subarray(RECORD_CHECKSUM_BYTES), this.#splitPixels);
+    } catch {
+      return undefined;
+    }
+    this.#checkFits(index, record);
+    if (verified !== null) verified[index] = 1;
+    return { label: record.label, shape: record.shape };
+  }
+
+  /** A record must fit the header: a reader fills fixed-size batch slots from it. */
+  #checkFits(index: number, record: Omit<SampleRecord, 'data'>): void {
     const { shape, label } = record;
     const expected = this.header.shape;
     if (this.#variable) {
@@ -208,8 +251,6 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     if (labels && label !== null && label >= labels.length) {
       throw this.#damaged(index, `has label ${label} but the header names only ${labels.length} labels`);
     }
-    if (verified !== null) verified[index] = 1;
-    return record;
   }
 
   #damaged(index: number, what: string, cause?: unknown): StoreDamagedError {
@@ -231,22 +272,33 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    * the memory map for large ones. For tooling and benchmarks that must not copy.
    */
   getStoredView(index: number): Uint8Array {
+    this.#writeKey(index);
+    const value = this.#lookup(index, () => this.#snapshot.record(this.#key));
+    if (value === undefined) throw this.#missing(index);
+    return value;
+  }
+
+  /**
+   * An engine lookup of record `index`. A damaged LMDB page on the way to the record (the TypeScript
+   * engine checks every page) is the record's damage, by index, as a checksum mismatch is, so that
+   * SafeDataset and verify report it.
+   */
+  #lookup<T>(index: number, read: () => T): T {
+    try {
+      return read();
+    } catch (cause) {
+      if (!(cause instanceof StoreFormatError) || cause.reason !== 'damaged') throw cause;
+      throw this.#damaged(index, `cannot be read: ${cause.message}`, cause);
+    }
+  }
+
+  /** Checks `index` and that the reader is open, then writes its record key into the reused key buffer. */
+  #writeKey(index: number): void {
     if (!isValidIndex(index, this.header.count)) {
       throw invalidOption('index', `integer from 0 to ${this.header.count - 1}`, index);
     }
     if (this.#closed) throw new ClosedError(`Store reader for ${this.path} is closed`);
     writeRecordKey(this.#key, index);
-    let value: Uint8Array | undefined;
-    try {
-      value = this.#snapshot.record(this.#key);
-    } catch (cause) {
-      // A damaged LMDB page on the way to this record (the TypeScript engine checks every page): the
-      // record's damage, by index, as a checksum mismatch is, so that SafeDataset and verify report it.
-      if (!(cause instanceof StoreFormatError) || cause.reason !== 'damaged') throw cause;
-      throw this.#damaged(index, `cannot be read: ${cause.message}`, cause);
-    }
-    if (value === undefined) throw this.#missing(index);
-    return value;
   }
 
   /** The stored bytes of record `index` (checksum envelope and codec payload), copied: for verification and tooling. */

@@ -11,6 +11,12 @@ export interface StoreSnapshot {
   meta(key: string): Uint8Array | undefined;
   /** A record's stored bytes as a view that the next read in this thread may overwrite, or undefined. */
   record(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * Optional, for engines that read with system calls: reads a record's last `tail.length` bytes (its
+   * pixels) straight into `tail` and returns a view of the bytes before them, valid until the next read;
+   * undefined when the record is absent, null when it is shorter than `tail`.
+   */
+  recordSplit?(key: Uint8Array, tail: Uint8Array): Uint8Array | undefined | null;
   /** Entries of the records and rejects databases, from LMDB's own counts (constant time). */
   counts(): { records: number; rejects: number };
   /** The first `limit` values of the rejects database, in key order. */

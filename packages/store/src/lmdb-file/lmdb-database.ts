@@ -342,6 +342,35 @@ export class LmdbDatabase {
     this.#copyValue(location, target, offset);
   }
 
+  /**
+   * Like readLocated, but splits the value: its first `head.length` bytes into `head`, the rest into
+   * `tail` (exactly the remaining length). An overflow value is one readv of page header, head and tail:
+   * the tail (a record's pixels) lands in the caller's buffer with no copy in between.
+   */
+  readLocatedSplit(location: ValueLocation, head: Uint8Array, tail: Uint8Array): void {
+    if (head.length + tail.length !== location.length) throw new RangeError('head and tail must together hold the value exactly');
+    if (location.overflowPage < 0) {
+      const start = location.position - this.#leafPgno * this.#pageSize;
+      this.#leaf!.copy(head, 0, start, start + head.length);
+      this.#leaf!.copy(tail, 0, start + head.length, start + location.length);
+      return;
+    }
+    const reader = this.#reader;
+    const position = location.position - PAGE_HEADER_SIZE;
+    const n = readvSync(reader.fd, [this.#overflowHeader, head, tail], position);
+    if (n < PAGE_HEADER_SIZE + location.length) {
+      // A short read (signal, very large value): finish plainly, part by part.
+      const parts: [Uint8Array, number][] = [[this.#overflowHeader, position], [head, location.position], [tail, location.position + head.length]];
+      let done = n;
+      for (const [buffer, at] of parts) {
+        const got = Math.min(buffer.length, Math.max(0, done));
+        if (got < buffer.length) reader.readExactly(buffer, got, buffer.length - got, at + got, location.overflowPage);
+        done -= buffer.length;
+      }
+    }
+    this.checkOverflowPageHeader(location, this.#overflowHeader);
+  }
+
   /** Copies a located value (of the last #find) into target. */
   #copyValue(location: ValueLocation, target: Uint8Array, offset: number): void {
     if (location.overflowPage < 0) {
