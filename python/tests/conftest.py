@@ -87,8 +87,11 @@ def make_store(workdir):
 def copy_store(make_store, tmp_path):
     """A fresh copy of a built store, to damage."""
 
+    copies = []
+
     def copy(kind="raw"):
-        dst = tmp_path / f"{kind}-copy.lmdb"
+        copies.append(kind)
+        dst = tmp_path / f"{kind}-copy{len(copies)}.lmdb"
         shutil.copytree(make_store(kind), dst)
         return str(dst)
 
