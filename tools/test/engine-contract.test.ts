@@ -245,16 +245,36 @@ describe('both engines read every kind of store alike', () => {
     }
   });
 
-  it("'auto' reads with lmdb-js where it loads (here), and both engines read the same store at once", async () => {
+  it("'auto' reads a finished store with the TypeScript engine, and both engines read the same store at once", async () => {
     const auto = openStore(stores.raw!);
-    const ts = openStore(stores.raw!, { engine: 'typescript' });
+    const native = openStore(stores.raw!, { engine: 'lmdb-js' });
     try {
-      expect(auto.engine).toBe('lmdb-js');
-      expect(Buffer.from(ts.get(3).data).equals(Buffer.from(auto.get(3).data))).toBe(true);
+      expect(auto.engine).toBe('typescript');
+      expect(native.engine).toBe('lmdb-js');
+      expect(Buffer.from(native.get(3).data).equals(Buffer.from(auto.get(3).data))).toBe(true);
     } finally {
       await auto.close();
-      await ts.close();
+      await native.close();
     }
+  });
+
+  it("'auto' reads a store still being written (allowIncomplete) with lmdb-js, whose reader table protects its pages", async () => {
+    const path = join(tmp.dir, 'unfinished.lmdb');
+    const shape: Shape = [4, 4, 3];
+    const writer = createStoreWriter(path, { shape, recordsPerCommit: 1 });
+    for (let i = 0; i < 3; i++) await writer.append({ name: `${i}`, label: null, shape, dtype: 'uint8', data: uniquePixels(48, i) });
+    const unfinished = openStore(path, { allowIncomplete: true });
+    try {
+      expect(unfinished.engine).toBe('lmdb-js');
+      expect(unfinished.complete).toBe(false);
+      expect(unfinished.length).toBe(3);
+    } finally {
+      await unfinished.close();
+    }
+    await writer.finish();
+    const finished = openStore(path, { allowIncomplete: true });
+    expect(finished.engine).toBe('typescript');
+    await finished.close();
   });
 
   it.skipIf(!pythonReady)('the py-lmdb stores hold a CRC that zlib computes (the test writes what FORMAT.md says)', async () => {

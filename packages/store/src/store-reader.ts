@@ -62,9 +62,11 @@ export interface OpenStoreOptions {
   /**
    * Which LMDB reader reads the file: `'typescript'`, imgstore's own reader (positioned reads, no native
    * code, no lock file: every platform, read-only mounts); `'lmdb-js'`, the native binding that also
-   * writes stores (linux-x64 only; reads from its memory map, ~1.4× the TypeScript reader's rate, see
-   * `npm run bench:engines`). Default `'auto'`: lmdb-js where its native module loads, the TypeScript
-   * reader everywhere else. `reader.engine` says which one reads.
+   * writes stores (linux-x64 only; reads from its memory map). Default `'auto'`: the TypeScript reader
+   * for a finished store (as fast on readInto, see `npm run bench:engines`, and it checks every page it
+   * reads); lmdb-js, where it loads, for an unfinished store opened with `allowIncomplete`, whose
+   * writer may still run: LMDB's reader table keeps the writer from reusing the snapshot's pages.
+   * `reader.engine` says which one reads.
    */
   engine?: 'auto' | StoreEngine;
 }
@@ -381,11 +383,16 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: data.mdb is not an LMDB file`);
   }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
-  // The TypeScript reader holds no slot in LMDB's reader table: on a store still being written, a
-  // writer may reuse pages it reads (each record's CRC would then refuse them as damaged).
-  const snapshot = engine === 'lmdb-js' || (engine === 'auto' && tryLoadLmdb()) ? openLmdbJsSnapshot(path) : openLmdbFileSnapshot(path);
+  let snapshot = engine === 'lmdb-js' ? openLmdbJsSnapshot(path) : openLmdbFileSnapshot(path);
   try {
-    const headerBytes = snapshot.meta(HEADER_KEY);
+    let headerBytes = snapshot.meta(HEADER_KEY);
+    if (headerBytes === undefined && allowIncomplete && engine === 'auto' && tryLoadLmdb()) {
+      // A store still being written: the TypeScript reader holds no slot in LMDB's reader table, so the
+      // writer could reuse pages it reads. lmdb-js's snapshot is protected by that table.
+      snapshot.close();
+      snapshot = openLmdbJsSnapshot(path);
+      headerBytes = snapshot.meta(HEADER_KEY);
+    }
     let header: StoreHeader;
     if (headerBytes !== undefined) {
       header = readHeader(path, snapshot, headerBytes, codecs);
