@@ -1,0 +1,126 @@
+"""imgstore.torch: DataLoader with workers, DistributedSampler, SkipBadSamples, pickling."""
+import os
+import pickle
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+from torch.utils.data.distributed import DistributedSampler  # noqa: E402
+
+import imgstore  # noqa: E402
+from imgstore.torch import ImgstoreDataset, SkipBadSamples, skip_none_collate  # noqa: E402
+from test_refusals import edit  # noqa: E402
+
+
+class WithIndex(Dataset):
+    """(index, image, label, pid): which index each batch row is, and which process read it."""
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        image, label = self.ds[i]
+        return i, image, label, os.getpid()
+
+
+def test_dataloader_two_workers_every_index_once_per_epoch(make_store):
+    path = make_store("sharded")
+    ds = ImgstoreDataset(path)
+    with imgstore.open_dataset(path) as direct:
+        expected = [torch.from_numpy(s.data).permute(2, 0, 1) for s in direct]
+        labels = [s.label for s in direct]
+    loader = DataLoader(WithIndex(ds), batch_size=4, shuffle=True, num_workers=2)
+    for _ in range(2):
+        seen, pids = [], set()
+        for idx, images, lab, pid in loader:
+            assert images.dtype == torch.uint8 and images.shape[1:] == (3, 12, 16)
+            for i, image, label in zip(idx.tolist(), images, lab.tolist()):
+                assert torch.equal(image, expected[i]) and label == labels[i]
+            seen += idx.tolist()
+            pids |= set(pid.tolist())
+        assert sorted(seen) == list(range(len(ds)))
+        assert os.getpid() not in pids and len(pids) == 2  # read in the workers
+
+
+def test_spawned_worker_and_pickle(make_store):
+    ds = ImgstoreDataset(make_store("lz4"), layout="HWC")
+    clone = pickle.loads(pickle.dumps(ds))
+    assert torch.equal(clone[3][0], ds[3][0]) and clone[3][0].shape == (24, 32, 3)
+    loader = DataLoader(ds, batch_size=8, num_workers=1, multiprocessing_context="spawn")
+    assert sum(len(b[0]) for b in loader) == len(ds)
+
+
+def test_distributed_sampler_covers_the_set(make_store):
+    ds = ImgstoreDataset(make_store("raw"))
+    seen = []
+    for rank in range(2):
+        sampler = DistributedSampler(ds, num_replicas=2, rank=rank, shuffle=True, seed=1)
+        sampler.set_epoch(0)
+        loader = DataLoader(WithIndex(ds), batch_size=5, sampler=sampler)
+        seen.append([i for batch in loader for i in batch[0].tolist()])
+    assert len(seen[0]) == len(seen[1]) == (len(ds) + 1) // 2
+    assert set(seen[0]) | set(seen[1]) == set(range(len(ds)))
+
+
+def test_transform_and_unlabeled_label(make_store):
+    ds = ImgstoreDataset(make_store("grey"), transform=lambda t: t.float() / 255, target_transform=lambda y: y * 10)
+    image, label = ds[0]
+    assert image.dtype == torch.float32 and image.shape == (1, 20, 20) and label == 0
+    assert ds.label_names == ["animals", "landscapes", "objects", "sky"]
+
+
+def test_skip_bad_samples(copy_store):
+    path = copy_store("raw")
+
+    def damage(txn, dbs):
+        key = struct.pack(">I", 7)
+        value = bytearray(txn.get(key, db=dbs["records"]))
+        value[-1] ^= 0xFF  # the CRC now disagrees
+        txn.put(key, bytes(value), db=dbs["records"])
+
+    edit(path, damage)
+    with pytest.raises(imgstore.StoreDamagedError):
+        list(DataLoader(ImgstoreDataset(path), batch_size=4))
+    safe = SkipBadSamples(WithIndex(ImgstoreDataset(path)))
+    seen = [i for batch in DataLoader(safe, batch_size=4, collate_fn=skip_none_collate) for i in batch[0].tolist()]
+    assert seen == [i for i in range(len(safe)) if i != 7]
+    assert list(safe.skipped) == [7] and "record 7 (key 00000007)" in safe.skipped[7]
+    # with workers: every good index once, the bad one skipped in whichever worker read it
+    # 29 samples in batches of 4: the last holds one, None when it is the bad one (1 time in 29).
+    loader = DataLoader(safe, batch_size=4, shuffle=True, num_workers=2, collate_fn=skip_none_collate)
+    batches = [b for b in loader if b is not None]
+    assert sorted(i for batch in batches for i in batch[0].tolist()) == seen
+
+
+def test_store_reopens_after_fork(make_store):
+    import multiprocessing
+
+    store = imgstore.open_store(make_store("raw"))
+    first = store[0].data
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_sum_all, args=(store, queue))  # inherited by fork, not pickled
+    child.start()
+    total, reopened = queue.get(timeout=30)
+    child.join(30)
+    assert child.exitcode == 0 and reopened
+    assert total == sum(int(s.data.sum()) for s in store)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # pickled: reopened there too
+        assert pool.apply(_sum_all, (store,)) == total
+    assert np.array_equal(first, store[0].data)
+    store.close()
+
+
+def _sum_all(store, queue=None):
+    parent_env = store._env
+    total = sum(int(s.data.sum()) for s in store)
+    if queue is None:
+        return total
+    queue.put((total, store._env is not parent_env))
