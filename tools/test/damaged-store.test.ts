@@ -142,4 +142,25 @@ describe('a records page with an impossible header (TypeScript engine)', () => {
       await reader.close();
     }
   });
+
+  it('on the page of record 0 (one the open reads to check the header shape) still opens: the record is damaged, by index', async () => {
+    const small: [number, number, number] = [24, 24, 3];
+    const smallPixels = (i: number) => uniquePixels(1728, i);
+    const damagedFirst = join(tmp.dir, 'damaged-first-page.lmdb');
+    const writer = createStoreWriter(damagedFirst, { shape: small, labelNames: ['x'] });
+    for (let i = 0; i < COUNT; i++) await writer.append({ name: `${i}.png`, label: 0, shape: small, dtype: 'uint8', data: smallPixels(i) });
+    await writer.finish();
+    const bytes = readFileSync(join(damagedFirst, 'data.mdb'));
+    const pageSize = bytes.readUInt32LE(40);
+    const page = Math.floor(bytes.indexOf(Buffer.from(smallPixels(0))) / pageSize);
+    bytes.writeUInt16LE(pageSize - 8, page * pageSize + 12);
+    writeFileSync(join(damagedFirst, 'data.mdb'), bytes);
+    const reader = openStore(damagedFirst, { engine: 'typescript' });
+    try {
+      expect(() => reader.get(0)).toThrow(StoreDamagedError);
+      expect(Buffer.from(reader.get(COUNT - 1).data).equals(Buffer.from(smallPixels(COUNT - 1)))).toBe(true);
+    } finally {
+      await reader.close();
+    }
+  });
 });

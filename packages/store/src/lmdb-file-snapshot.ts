@@ -15,16 +15,9 @@ const RECORD_LEAF_CACHE_PAGES = 2048;
  * on the file could reuse pages it reads (every record's CRC would then refuse them as damaged).
  */
 export function openLmdbFileSnapshot(path: string): StoreSnapshot {
-  const file = LmdbFile.open(path, { leafCachePages: RECORD_LEAF_CACHE_PAGES });
+  const file = storeError(path, () => LmdbFile.open(path, { leafCachePages: RECORD_LEAF_CACHE_PAGES }));
   try {
-    const database = (name: string) => {
-      try {
-        return file.database(name);
-      } catch (error) {
-        if (!(error instanceof StoreFormatError) || error.reason !== 'not-a-store') throw error;
-        throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store (or its LMDB pages are damaged): ${error.message}`, { cause: error });
-      }
-    };
+    const database = (name: string) => storeError(path, () => file.database(name));
     const meta = database(DB_META);
     const records = database(DB_RECORDS);
     const rejects = database(DB_REJECTS);
@@ -70,6 +63,22 @@ export function openLmdbFileSnapshot(path: string): StoreSnapshot {
     };
   } catch (error) {
     file.close();
+    throw error;
+  }
+}
+
+/** The reader's errors about the file, said of the store: the first words name it, as every refusal does. */
+function storeError<T>(path: string, open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    if (!(error instanceof StoreFormatError)) throw error;
+    if (error.reason === 'not-a-store') {
+      throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store (or its LMDB pages are damaged): ${error.message}`, { cause: error });
+    }
+    if (error.reason === 'damaged') {
+      throw new StoreFormatError(path, 'damaged', `Store ${path} is damaged and was not opened: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }

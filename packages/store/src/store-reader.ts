@@ -383,14 +383,16 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
       throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store: data.mdb is not an LMDB file`);
   }
   // Everything (header, checkpoint, records) is read in one snapshot, pinned for the reader's life.
-  let snapshot = engine === 'lmdb-js' ? openLmdbJsSnapshot(path) : openLmdbFileSnapshot(path);
+  // allowIncomplete may meet a store whose writer still runs: where lmdb-js loads, 'auto' lets it read
+  // the file from the start (the TypeScript reader could meet pages the writer is reusing).
+  const lmdbFirst = engine === 'lmdb-js' || (engine === 'auto' && allowIncomplete && tryLoadLmdb() !== undefined);
+  let snapshot = lmdbFirst ? openLmdbJsSnapshot(path) : openLmdbFileSnapshot(path);
   try {
     let headerBytes = snapshot.meta(HEADER_KEY);
-    if (headerBytes === undefined && allowIncomplete && engine === 'auto' && tryLoadLmdb()) {
-      // A store still being written: the TypeScript reader holds no slot in LMDB's reader table, so the
-      // writer could reuse pages it reads. lmdb-js's snapshot is protected by that table.
+    if (headerBytes !== undefined && lmdbFirst && engine === 'auto') {
+      // A finished store after all: read it with the TypeScript reader, as 'auto' does.
       snapshot.close();
-      snapshot = openLmdbJsSnapshot(path);
+      snapshot = openLmdbFileSnapshot(path);
       headerBytes = snapshot.meta(HEADER_KEY);
     }
     let header: StoreHeader;
