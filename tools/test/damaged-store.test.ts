@@ -3,6 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImgstoreError, StoreDamagedError, type Sample } from '@imgstore/core';
 import { createStoreWriter, openStore, verifyStore, type StoreReader } from '@imgstore/store';
+import { recordKey, sealRecord } from '@imgstore/store/internal';
+import { open as openLmdb } from 'lmdb';
 import { DataLoader, SafeDataset, type SkippedSample } from '@imgstore/dataset';
 import { makeTempDir, uniquePixels } from '../test-support/index.js';
 
@@ -159,6 +161,29 @@ describe('a records page with an impossible header (TypeScript engine)', () => {
     try {
       expect(() => reader.get(0)).toThrow(StoreDamagedError);
       expect(Buffer.from(reader.get(COUNT - 1).data).equals(Buffer.from(smallPixels(COUNT - 1)))).toBe(true);
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+describe('a record value longer than any record of the store can be (TypeScript engine)', () => {
+  it('is that record damage, by index, before anything is allocated for it', async () => {
+    const path = join(tmp.dir, 'oversized.lmdb');
+    const tiny: [number, number, number] = [4, 4, 3];
+    const writer = createStoreWriter(path, { shape: tiny });
+    for (let i = 0; i < 5; i++) await writer.append({ name: `${i}`, label: null, shape: tiny, dtype: 'uint8', data: uniquePixels(48, i) });
+    await writer.finish();
+    // Record 2 replaced by a 1 MiB value (a damaged length or a crafted file): far more than 48 pixels allow.
+    const env = openLmdb({ path, noSubdir: false, maxDbs: 8 });
+    const records = env.openDB({ name: 'records', encoding: 'binary', keyEncoding: 'binary' });
+    await records.put(recordKey(2), sealRecord(new Uint8Array(1 << 20)));
+    await env.close();
+    const reader = openStore(path, { engine: 'typescript' });
+    try {
+      expect(() => reader.get(2)).toThrow(StoreDamagedError);
+      expect(() => reader.get(2)).toThrow(/record 2 .*a record value of 1048580 bytes, more than a record of this store can hold/);
+      expect(Buffer.from(reader.get(3).data).equals(Buffer.from(uniquePixels(48, 3)))).toBe(true);
     } finally {
       await reader.close();
     }

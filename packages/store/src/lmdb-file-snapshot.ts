@@ -28,9 +28,12 @@ export function openLmdbFileSnapshot(path: string): StoreSnapshot {
     return {
       engine: 'typescript',
       meta: (key) => meta.get(Buffer.from(key)),
-      record(key) {
+      record(key, maxBytes = Number.MAX_SAFE_INTEGER) {
         if (records.valueLocation(key, location, false) === undefined) return undefined;
         const length = location.length;
+        if (length > maxBytes) {
+          throw new StoreFormatError(path, 'damaged', `Store ${path} is damaged: a record value of ${length} bytes, more than a record of this store can hold (${maxBytes})`);
+        }
         if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
         records.readLocated(location, scratch, 0);
         return scratch.subarray(0, length);

@@ -95,6 +95,11 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   readonly #variable: boolean;
   /** Pixel bytes of a record readInto reads split (raw codec, fixed shape, an engine that can); else 0. */
   readonly #splitPixels: number;
+  /**
+   * The most bytes a stored record may have: its decoded size plus room for a codec that expands
+   * incompressible data (LZ4 adds ~0.4%) and the other fields. A longer value is damage, not an allocation.
+   */
+  readonly #maxStoredBytes: number;
 
   /** False for an unfinished store opened with `allowIncomplete`: `header` then describes its committed records. */
   readonly complete: boolean;
@@ -123,6 +128,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     this.#variable = isVariableShape(header.shape);
     this.#splitPixels = codec.id === rawCodec.id && !this.#variable && snapshot.recordSplit ? shapeByteLength(header.shape) : 0;
     this.#limits = { maxDecodedBytes: (this.#variable ? header.maxSampleBytes! : shapeByteLength(header.shape)) + RECORD_OVERHEAD_BYTES };
+    this.#maxStoredBytes = 2 * this.#limits.maxDecodedBytes + RECORD_OVERHEAD_BYTES;
   }
 
   /** Which LMDB reader reads this store: lmdb-js's native binding, or imgstore's TypeScript reader. */
@@ -275,7 +281,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
    */
   getStoredView(index: number): Uint8Array {
     this.#writeKey(index);
-    const value = this.#lookup(index, () => this.#snapshot.record(this.#key));
+    const value = this.#lookup(index, () => this.#snapshot.record(this.#key, this.#maxStoredBytes));
     if (value === undefined) throw this.#missing(index);
     return value;
   }

@@ -9,8 +9,12 @@ export interface StoreSnapshot {
   readonly engine: StoreEngine;
   /** A value of the `meta` database (header, settings, checkpoint), copied, or undefined. */
   meta(key: string): Uint8Array | undefined;
-  /** A record's stored bytes as a view that the next read in this thread may overwrite, or undefined. */
-  record(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * A record's stored bytes as a view that the next read in this thread may overwrite, or undefined.
+   * An engine that copies the value first refuses one longer than `maxBytes` (StoreFormatError 'damaged'),
+   * so that a damaged length cannot size an allocation.
+   */
+  record(key: Uint8Array, maxBytes?: number): Uint8Array | undefined;
   /**
    * Optional, for engines that read with system calls: reads a record's last `tail.length` bytes (its
    * pixels) straight into `tail` and returns a view of the bytes before them, valid until the next read;

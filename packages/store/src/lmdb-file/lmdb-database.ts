@@ -336,7 +336,7 @@ export class LmdbDatabase {
   /**
    * Copies the value that the latest valueLocation(key, out, false) of this database located into
    * `target` at `offset` (the caller checked it fits): one read for an overflow value, none for a value
-   * in a cached leaf. No other lookup in this database may come between the two calls.
+   * in a cached leaf. No other lookup in this file may come between the two calls (leaf buffers are shared).
    */
   readLocated(location: ValueLocation, target: Uint8Array, offset: number): void {
     this.#copyValue(location, target, offset);

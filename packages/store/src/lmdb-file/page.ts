@@ -71,6 +71,3 @@ export function compareKeyAt(key: Uint8Array, page: Uint8Array, offset: number, 
   return key.length - size;
 }
 
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  return compareKeyAt(a, b, 0, b.length);
-}
