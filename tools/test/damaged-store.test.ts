@@ -110,19 +110,26 @@ describe.each(ENGINES)('engine %s', (engine) => {
 // A damaged LMDB page (not the record's bytes): the TypeScript engine checks each page it reads, and the
 // reader reports the record behind it by index. lmdb-js does not check pages, so this case is its alone.
 describe('a records page with an impossible header (TypeScript engine)', () => {
-  it('get() throws StoreDamagedError naming the index; verifyStore lists it; records on other pages read', async () => {
-    // 1728-byte records: two to a leaf page (larger ones would sit on overflow pages).
-    const small: [number, number, number] = [24, 24, 3];
-    const smallPixels = (i: number) => uniquePixels(1728, i);
-    const damagedPage = join(tmp.dir, 'damaged-page.lmdb');
-    const writer = createStoreWriter(damagedPage, { shape: small, labelNames: ['x'] });
+  // 1728-byte records: two to a leaf page (larger ones would sit on overflow pages).
+  const small: [number, number, number] = [24, 24, 3];
+  const smallPixels = (i: number) => uniquePixels(1728, i);
+
+  /** A store of COUNT small records whose leaf page holding record `index` has its free-space start past its end. */
+  async function storeWithDamagedPage(name: string, index: number): Promise<{ path: string; page: number }> {
+    const path = join(tmp.dir, name);
+    const writer = createStoreWriter(path, { shape: small, labelNames: ['x'] });
     for (let i = 0; i < COUNT; i++) await writer.append({ name: `${i}.png`, label: 0, shape: small, dtype: 'uint8', data: smallPixels(i) });
     await writer.finish();
-    const bytes = readFileSync(join(damagedPage, 'data.mdb'));
+    const bytes = readFileSync(join(path, 'data.mdb'));
     const pageSize = bytes.readUInt32LE(40);
-    const page = Math.floor(bytes.indexOf(Buffer.from(smallPixels(6))) / pageSize);
-    bytes.writeUInt16LE(pageSize - 8, page * pageSize + 12); // the page's free-space start, past its end
-    writeFileSync(join(damagedPage, 'data.mdb'), bytes);
+    const page = Math.floor(bytes.indexOf(Buffer.from(smallPixels(index))) / pageSize);
+    bytes.writeUInt16LE(pageSize - 8, page * pageSize + 12);
+    writeFileSync(join(path, 'data.mdb'), bytes);
+    return { path, page };
+  }
+
+  it('get() throws StoreDamagedError naming the index; verifyStore lists it; records on other pages read', async () => {
+    const { path: damagedPage, page } = await storeWithDamagedPage('damaged-page.lmdb', 6);
     const reader = openStore(damagedPage, { engine: 'typescript' });
     try {
       const failed: number[] = [];
@@ -146,17 +153,7 @@ describe('a records page with an impossible header (TypeScript engine)', () => {
   });
 
   it('on the page of record 0 (one the open reads to check the header shape) still opens: the record is damaged, by index', async () => {
-    const small: [number, number, number] = [24, 24, 3];
-    const smallPixels = (i: number) => uniquePixels(1728, i);
-    const damagedFirst = join(tmp.dir, 'damaged-first-page.lmdb');
-    const writer = createStoreWriter(damagedFirst, { shape: small, labelNames: ['x'] });
-    for (let i = 0; i < COUNT; i++) await writer.append({ name: `${i}.png`, label: 0, shape: small, dtype: 'uint8', data: smallPixels(i) });
-    await writer.finish();
-    const bytes = readFileSync(join(damagedFirst, 'data.mdb'));
-    const pageSize = bytes.readUInt32LE(40);
-    const page = Math.floor(bytes.indexOf(Buffer.from(smallPixels(0))) / pageSize);
-    bytes.writeUInt16LE(pageSize - 8, page * pageSize + 12);
-    writeFileSync(join(damagedFirst, 'data.mdb'), bytes);
+    const { path: damagedFirst } = await storeWithDamagedPage('damaged-first-page.lmdb', 0);
     const reader = openStore(damagedFirst, { engine: 'typescript' });
     try {
       expect(() => reader.get(0)).toThrow(StoreDamagedError);
