@@ -202,6 +202,26 @@ const errorClasses: Record<string, abstract new (...args: never[]) => ImgstoreEr
   ShapeMismatchError,
 };
 
+/** The core class of each code, for subclasses defined in other packages (they keep their parent's code). */
+const classesByCode = new Map<string, abstract new (...args: never[]) => ImgstoreError>([
+  ['ERR_IMGSTORE_INVALID_OPTION', InvalidOptionError],
+  ['ERR_IMGSTORE_UNKNOWN_CODEC', UnknownCodecError],
+  ['ERR_IMGSTORE_STORE_FORMAT', StoreFormatError],
+  ['ERR_IMGSTORE_STORE_EXISTS', StoreExistsError],
+  ['ERR_IMGSTORE_STORE_BUSY', StoreBusyError],
+  ['ERR_IMGSTORE_STORE_WRITE', StoreWriteError],
+  ['ERR_IMGSTORE_STORE_DAMAGED', StoreDamagedError],
+  ['ERR_IMGSTORE_DECODE_FAILED', DecodeFailedError],
+  ['ERR_IMGSTORE_SAMPLE_LOAD_FAILED', SampleLoadError],
+  ['ERR_IMGSTORE_RESUME_MISMATCH', ResumeMismatchError],
+  ['ERR_IMGSTORE_INTERRUPTED', InterruptedError],
+  ['ERR_IMGSTORE_INPUT', InputError],
+  ['ERR_IMGSTORE_EXPORT_PATH', ExportPathError],
+  ['ERR_IMGSTORE_CLOSED', ClosedError],
+  ['ERR_IMGSTORE_WORKER_FAILED', WorkerFailedError],
+  ['ERR_IMGSTORE_SHAPE_MISMATCH', ShapeMismatchError],
+]);
+
 /** An error as plain data, to post to another thread (see `deserializeError`). */
 export function serializeError(error: unknown): SerializedImgstoreError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
@@ -219,7 +239,8 @@ export function serializeError(error: unknown): SerializedImgstoreError {
  * `instanceof StoreDamagedError` holds for an error raised in a DataLoader worker as in-thread.
  */
 export function deserializeError(data: SerializedImgstoreError): Error {
-  const cls = errorClasses[data.name];
+  // A subclass defined outside core (a store package's own) comes back as the core class of its code.
+  const cls = errorClasses[data.name] ?? (data.code === undefined ? undefined : classesByCode.get(data.code));
   let error: Error;
   if (cls) {
     error = Object.create(cls.prototype) as Error;
