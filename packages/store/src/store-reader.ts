@@ -94,7 +94,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   /** Height and width vary per record ([0, 0, c] header shape). */
   readonly #variable: boolean;
   /** Pixel bytes of a record readInto reads split (raw codec, fixed shape, an engine that can); else 0. */
-  readonly #splitPixels: number;
+  #splitPixels: number;
   /**
    * The most bytes a stored record may have: its decoded size plus room for a codec that expands
    * incompressible data (LZ4 adds ~0.4%) and the other fields. A longer value is damage, not an allocation.
@@ -235,6 +235,9 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     try {
       record = unpackRecordHead(head.subarray(RECORD_CHECKSUM_BYTES), this.#splitPixels);
     } catch {
+      // Another writer's layout ("data" not last): every record of the store is likely alike, so this
+      // reader stops splitting rather than reading each record twice.
+      this.#splitPixels = 0;
       return undefined;
     }
     this.#checkFits(index, record);
