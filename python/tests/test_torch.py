@@ -124,3 +124,59 @@ def _sum_all(store, queue=None):
     if queue is None:
         return total
     queue.put((total, store._env is not parent_env))
+
+
+@pytest.mark.parametrize("kind", ["raw", "lz4", "grey", "rgba-lz4", "jpeg", "grey-jpeg", "variable", "variable-lz4"])
+def test_images_in_both_layouts_equal_the_samples(make_store, kind):
+    """The dataset's single copy into C×H×W (or H×W×C) equals the Sample's pixels, owned and contiguous."""
+    path = make_store(kind)
+    chw, hwc = ImgstoreDataset(path), ImgstoreDataset(path, layout="HWC")
+    with imgstore.open_store(path) as store:
+        for i in (0, len(store) // 2, len(store) - 1):
+            expected = torch.from_numpy(store[i].data)
+            a, label = chw[i]
+            b, label_b = hwc[i]
+            assert a.is_contiguous() and b.is_contiguous() and a.shape == expected.permute(2, 0, 1).shape
+            assert torch.equal(a, expected.permute(2, 0, 1)) and torch.equal(b, expected)
+            assert label == label_b == (-1 if store[i].label is None else store[i].label)
+            a[0, 0, 0] ^= 1  # writable and owned: the next read is unchanged
+            assert torch.equal(chw[i][0], expected.permute(2, 0, 1))
+
+
+@pytest.mark.parametrize("kind", ["raw", "lz4"])
+def test_record_with_data_not_last_reads_through_the_general_path(copy_store, kind):
+    """Records whose "data" is not the map's last key (not what imgstore writers lay out) still read, the
+    same in every layout; a flipped byte in such a record is still a checksum mismatch."""
+    import lz4.block
+    import msgpack
+
+    path = copy_store(kind)
+    with imgstore.open_store(path) as store:
+        n, original = len(store), store[2]
+
+    def reorder(txn, dbs):
+        record = {"data": original.data.tobytes(), "name": original.name, "label": original.label,
+                  "shape": list(original.shape), "dtype": "uint8", "extra": 7}
+        payload = msgpack.packb(record, use_bin_type=True)
+        if kind == "lz4":
+            payload = lz4.block.compress(payload, store_size=True)
+        txn.put(struct.pack(">I", 2), struct.pack("<I", zlib.crc32(payload)) + payload, db=dbs["records"])
+        bad = bytearray(payload)
+        bad[len(bad) // 2] ^= 0x01
+        txn.put(struct.pack(">I", 3), struct.pack("<I", zlib.crc32(payload)) + bytes(bad), db=dbs["records"])
+
+    edit(path, reorder)
+    for verify in ("always", "once"):
+        with imgstore.open_store(path, verify=verify) as store:
+            sample = store[2]
+            assert np.array_equal(sample.data, original.data) and sample.meta == {"extra": 7}
+            for layout, image in (("CHW", torch.from_numpy(original.data).permute(2, 0, 1)),
+                                  ("HWC", torch.from_numpy(original.data))):
+                ds = ImgstoreDataset(path, verify=verify, layout=layout)
+                got, label = ds[2]
+                assert got.is_contiguous() and torch.equal(got, image) and label == original.label
+                with pytest.raises(imgstore.StoreDamagedError, match="checksum mismatch"):
+                    ds[3]
+            with pytest.raises(imgstore.StoreDamagedError, match="checksum mismatch"):
+                store[3]
+            assert len(store) == n

@@ -2,7 +2,8 @@
 
 A decoder takes the payload (a buffer: a memoryview into LMDB's map, valid only during the call) and
 returns (fields, pixels) where fields is the checked record map without its pixel field and pixels a
-uint8 numpy array of `fields["shape"]` that owns its memory (never a view into the map).
+uint8 numpy array of `fields["shape"]` (H×W×C; C×H×W, C-contiguous, when `chw`) that owns its memory
+(never a view into the map).
 """
 import io
 import struct
@@ -64,10 +65,16 @@ def _split_head(buf, pixel_bytes):
     return n, k
 
 
-def decode_plain(buf, limit, fixed_pixels, writable_source):
+def _to_chw(hwc):
+    """A C-contiguous C×H×W copy of an H×W×C array (no copy when C is 1 and `hwc` is contiguous)."""
+    return np.ascontiguousarray(hwc.transpose(2, 0, 1))
+
+
+def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
     """A msgpack record with pixels under "data". `fixed_pixels` is the header's sample size (None when
-    variable). The pixels are copied out of `buf` once, unless `writable_source` (a buffer this call owns,
-    e.g. LZ4's output), over which the array is a zero-copy view."""
+    variable). The pixels are copied out of `buf` once (transposed to C×H×W in that copy when `chw`),
+    unless `writable_source` (a buffer this call owns, e.g. LZ4's output), over which the array may be a
+    zero-copy view."""
     if fixed_pixels is not None:
         split = _split_head(buf, fixed_pixels)
         if split is not None:
@@ -79,26 +86,28 @@ def decode_plain(buf, limit, fixed_pixels, writable_source):
             if shape[0] * shape[1] * shape[2] != fixed_pixels:
                 raise DecodeFailed(f'field "data" has {fixed_pixels} bytes but shape {shape} needs '
                                    f"{shape[0] * shape[1] * shape[2]}")
-            pixels = np.frombuffer(buf, np.uint8, fixed_pixels, n)
-            if not writable_source:
-                pixels = pixels.copy()
+            pixels = np.frombuffer(buf, np.uint8, fixed_pixels, n).reshape(shape)
             del fields["data"]
-            return fields, pixels.reshape(shape)
+            if chw:
+                pixels = pixels.transpose(2, 0, 1)
+            # Over the map: always a copy (np.array copies), C-contiguous in the order asked for.
+            return fields, np.ascontiguousarray(pixels) if writable_source else np.array(pixels, order="C")
     fields = check_fields(_unpack(buf), "data")
     data, shape = fields.pop("data"), fields["shape"]
     need = shape[0] * shape[1] * shape[2]
     if len(data) != need:
         raise DecodeFailed(f'field "data" has {len(data)} bytes but shape {shape} needs {need}')
-    return fields, np.frombuffer(bytearray(data), np.uint8).reshape(shape)
+    pixels = np.frombuffer(bytearray(data), np.uint8).reshape(shape)
+    return fields, _to_chw(pixels) if chw else pixels
 
 
-def decode_raw(payload, limit, fixed_pixels):
+def decode_raw(payload, limit, fixed_pixels, chw=False):
     if len(payload) > limit:
         raise DecodeFailed(f"record of {len(payload)} bytes, more than a record may hold ({limit})")
-    return decode_plain(payload, limit, fixed_pixels, False)
+    return decode_plain(payload, limit, fixed_pixels, False, chw)
 
 
-def decode_lz4(payload, limit, fixed_pixels):
+def decode_lz4(payload, limit, fixed_pixels, chw=False):
     import lz4.block
 
     if len(payload) < 5:
@@ -113,10 +122,10 @@ def decode_lz4(payload, limit, fixed_pixels):
         raise DecodeFailed(f"invalid LZ4 block ({error})") from None
     if len(plain) != declared:
         raise DecodeFailed(f"LZ4 block decoded to {len(plain)} bytes, not the {declared} it declares")
-    return decode_plain(plain, limit, fixed_pixels, True)
+    return decode_plain(plain, limit, fixed_pixels, True, chw)
 
 
-def decode_jpeg(payload, limit, fixed_pixels):
+def decode_jpeg(payload, limit, fixed_pixels, chw=False):
     from PIL import Image
 
     if len(payload) > limit:
@@ -139,7 +148,8 @@ def decode_jpeg(payload, limit, fixed_pixels):
         raise
     except Exception as error:
         raise DecodeFailed(f"JPEG does not decode ({error})") from None
-    return fields, pixels.reshape(shape)
+    pixels = pixels.reshape(shape)
+    return fields, _to_chw(pixels) if chw else pixels
 
 
 BUILTIN = {"raw": decode_raw, "lz4": decode_lz4, "jpeg": decode_jpeg}

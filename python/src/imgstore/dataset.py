@@ -67,6 +67,13 @@ class Dataset:
         sample.index = self.offsets[k] + local
         return sample
 
+    def read_pixels(self, index, chw=False):
+        """(pixels, label) of record `index` with every check of get(), without building a Sample: the
+        pixels a uint8 array that owns its memory, C×H×W (C-contiguous) when `chw`, else H×W×C."""
+        k, local = self.locate(index)
+        fields, pixels = self.shards[k]._read(local, chw)
+        return pixels, fields["label"]
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self.get(i) for i in range(*index.indices(len(self)))]

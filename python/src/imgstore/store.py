@@ -19,6 +19,9 @@ HEADER_CRC_KEY = b"header-crc32"
 # environment across fork), only kept referenced so that the child does not unmap them.
 _inherited = []
 
+_pack_key = struct.Struct(">I").pack
+_unpack_crc = struct.Struct("<I").unpack_from
+
 
 class Sample:
     """One record: `index`, `name`, `label` (int or None), `shape` (tuple H, W, C), `data` (numpy uint8
@@ -108,6 +111,8 @@ class Store:
                     self._limit = sample_limit(self.header)
                     shape = self.header["shape"]
                     self._fixed = None if shape[0] == 0 else shape[0] * shape[1] * shape[2]
+                    self._shape = shape
+                    self._label_names = self.header["labelNames"]
                     self._header_bytes = raw
                 elif raw != self._header_bytes:
                     raise StoreFormatError(path, "damaged", f"Store {path} changed since it was opened: its header differs")
@@ -253,13 +258,21 @@ class Store:
     def get(self, index):
         """Reads, checks (CRC-32, shape, label) and decodes record `index` (negative: from the end)."""
         index = self._index(index)
+        fields, pixels = self._read(index, False)
+        meta = {k: v for k, v in fields.items() if k not in ("name", "label", "shape", "dtype")} or None
+        return Sample(index, fields["name"], fields["label"], tuple(fields["shape"]), pixels, meta)
+
+    def _read(self, index, chw):
+        """(fields, pixels) of record `index` (in range), after every check of get(). `chw`: the pixels
+        are a C×H×W array (copied out of the map once, in that order) instead of H×W×C."""
         if self._pid != os.getpid():
             self._reopen_after_fork()
-        if self._txn is None:
+        txn = self._txn
+        if txn is None:
             raise ValueError(f"Store {self.path} is closed")
-        key = struct.pack(">I", index)
+        key = _pack_key(index)
         try:
-            value = self._txn.get(key, db=self._records_db) if self._records_db is not None else None
+            value = txn.get(key, db=self._records_db) if self._records_db is not None else None
         except lmdb.Error as error:
             raise self._damaged(index, key, f"cannot be read: LMDB says {error}") from None
         if value is None:
@@ -272,16 +285,16 @@ class Store:
         payload = value[4:]
         verified = self._verified
         if verified is None or not verified[index]:
-            stored = struct.unpack_from("<I", value, 0)[0]
+            stored = _unpack_crc(value, 0)[0]
             actual = zlib.crc32(payload)
             if stored != actual:
                 raise self._damaged(index, key, f"is damaged: checksum mismatch (stored {_hex(stored)}, computed {_hex(actual)})")
         try:
-            fields, pixels = self._decode(payload, self._limit, self._fixed)
+            fields, pixels = self._decode(payload, self._limit, self._fixed, chw)
         except _codecs.DecodeFailed as error:
             raise self._damaged(index, key, f"passed its checksum but does not decode: Cannot decode record: {error}") from None
         shape, label = fields["shape"], fields["label"]
-        expected = self.header["shape"]
+        expected = self._shape
         if self._fixed is None:
             if shape[2] != expected[2]:
                 raise self._damaged(index, key, f"has {shape[2]} channels but the header says {expected[2]}")
@@ -290,13 +303,12 @@ class Store:
                                     f"maxSampleBytes {self.header['maxSampleBytes']}")
         elif shape != expected:
             raise self._damaged(index, key, f"has shape {shape} but the header says {expected}")
-        names = self.header["labelNames"]
+        names = self._label_names
         if names is not None and label is not None and label >= len(names):
             raise self._damaged(index, key, f"has label {label} but the header names only {len(names)} labels")
         if verified is not None:
             verified[index] = 1
-        meta = {k: v for k, v in fields.items() if k not in ("name", "label", "shape", "dtype")} or None
-        return Sample(index, fields["name"], label, tuple(shape), pixels, meta)
+        return fields, pixels
 
     def _damaged(self, index, key, what):
         return StoreDamagedError(self.path, index, f"Store {self.path} record {index} (key {key.hex()}) {what}")

@@ -47,13 +47,14 @@ class ImgstoreDataset(torch.utils.data.Dataset):
         return self._length
 
     def __getitem__(self, index):
-        sample = self.dataset.get(index)
-        image = torch.from_numpy(sample.data)  # no copy: the sample's array is owned and writable
-        if self.layout == "CHW":
-            image = image.permute(2, 0, 1)
+        # The pixels are copied out of the store once, already in the layout asked for (a contiguous
+        # C×H×W copy makes default_collate's stacking a plain copy; a permuted view made it a strided one).
+        pixels, label = self.dataset.read_pixels(index, self.layout == "CHW")
+        image = torch.from_numpy(pixels)  # no copy: the array is owned and writable
         if self.transform is not None:
             image = self.transform(image)
-        label = -1 if sample.label is None else sample.label
+        if label is None:
+            label = -1
         if self.target_transform is not None:
             label = self.target_transform(label)
         return image, label
