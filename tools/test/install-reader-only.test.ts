@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
-import { openStore } from '@imgstore/store';
+import { openStore, type StoreReader } from '@imgstore/store';
 import { registerJpegCodec } from '@imgstore/codec-jpeg';
 import { makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../test-support/index.js';
 
@@ -94,17 +94,12 @@ const DIGEST = `
   if (store.length) store.readInto(store.length - 1, slot, 0);
   hash.update(slot);`;
 
+/** The DIGEST code above, run here on the repo's own reader: the app scripts and this test hash alike. */
+const hashStore = new Function('store', 'createHash', `${DIGEST}\n  return hash;`) as (store: StoreReader, create: typeof createHash) => Hash;
+
 function digest(path: string): { engine: string; length: number; digest: string } {
   const store = openStore(path, { engine: 'typescript' });
-  const hash = createHash('sha256');
-  for (let i = 0; i < store.length; i++) {
-    const { name, label, shape, data } = store.get(i);
-    hash.update(JSON.stringify([name, label, shape]));
-    hash.update(data);
-  }
-  const slot = new Uint8Array(store.length ? store.get(0).data.length : 0);
-  if (store.length) store.readInto(store.length - 1, slot, 0);
-  hash.update(slot);
+  const hash = hashStore(store, createHash);
   void store.close();
   return { engine: store.engine, length: store.length, digest: hash.digest('hex') };
 }

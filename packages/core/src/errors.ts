@@ -182,45 +182,30 @@ export interface SerializedImgstoreError {
   fields?: Record<string, unknown> | undefined;
 }
 
-const errorClasses: Record<string, abstract new (...args: never[]) => ImgstoreError> = {
-  ImgstoreError,
-  InvalidOptionError,
-  UnknownCodecError,
-  StoreFormatError,
-  StoreExistsError,
-  StoreBusyError,
-  StoreWriteError,
-  StoreDamagedError,
-  DecodeFailedError,
-  SampleLoadError,
-  ResumeMismatchError,
-  InterruptedError,
-  InputError,
-  ExportPathError,
-  ClosedError,
-  WorkerFailedError,
-  ShapeMismatchError,
-};
+type ErrorClass = abstract new (...args: never[]) => ImgstoreError;
 
-/** The core class of each code, for subclasses defined in other packages (they keep their parent's code). */
-const classesByCode = new Map<string, abstract new (...args: never[]) => ImgstoreError>([
-  ['ERR_IMGSTORE_INVALID_OPTION', InvalidOptionError],
-  ['ERR_IMGSTORE_UNKNOWN_CODEC', UnknownCodecError],
-  ['ERR_IMGSTORE_STORE_FORMAT', StoreFormatError],
-  ['ERR_IMGSTORE_STORE_EXISTS', StoreExistsError],
-  ['ERR_IMGSTORE_STORE_BUSY', StoreBusyError],
-  ['ERR_IMGSTORE_STORE_WRITE', StoreWriteError],
-  ['ERR_IMGSTORE_STORE_DAMAGED', StoreDamagedError],
-  ['ERR_IMGSTORE_DECODE_FAILED', DecodeFailedError],
-  ['ERR_IMGSTORE_SAMPLE_LOAD_FAILED', SampleLoadError],
-  ['ERR_IMGSTORE_RESUME_MISMATCH', ResumeMismatchError],
-  ['ERR_IMGSTORE_INTERRUPTED', InterruptedError],
-  ['ERR_IMGSTORE_INPUT', InputError],
-  ['ERR_IMGSTORE_EXPORT_PATH', ExportPathError],
-  ['ERR_IMGSTORE_CLOSED', ClosedError],
-  ['ERR_IMGSTORE_WORKER_FAILED', WorkerFailedError],
-  ['ERR_IMGSTORE_SHAPE_MISMATCH', ShapeMismatchError],
-]);
+/** Every core error class with its name and code: what deserializeError rebuilds an error as. */
+const coreErrors: [name: string, code: string, cls: ErrorClass][] = [
+  ['InvalidOptionError', 'ERR_IMGSTORE_INVALID_OPTION', InvalidOptionError],
+  ['UnknownCodecError', 'ERR_IMGSTORE_UNKNOWN_CODEC', UnknownCodecError],
+  ['StoreFormatError', 'ERR_IMGSTORE_STORE_FORMAT', StoreFormatError],
+  ['StoreExistsError', 'ERR_IMGSTORE_STORE_EXISTS', StoreExistsError],
+  ['StoreBusyError', 'ERR_IMGSTORE_STORE_BUSY', StoreBusyError],
+  ['StoreWriteError', 'ERR_IMGSTORE_STORE_WRITE', StoreWriteError],
+  ['StoreDamagedError', 'ERR_IMGSTORE_STORE_DAMAGED', StoreDamagedError],
+  ['DecodeFailedError', 'ERR_IMGSTORE_DECODE_FAILED', DecodeFailedError],
+  ['SampleLoadError', 'ERR_IMGSTORE_SAMPLE_LOAD_FAILED', SampleLoadError],
+  ['ResumeMismatchError', 'ERR_IMGSTORE_RESUME_MISMATCH', ResumeMismatchError],
+  ['InterruptedError', 'ERR_IMGSTORE_INTERRUPTED', InterruptedError],
+  ['InputError', 'ERR_IMGSTORE_INPUT', InputError],
+  ['ExportPathError', 'ERR_IMGSTORE_EXPORT_PATH', ExportPathError],
+  ['ClosedError', 'ERR_IMGSTORE_CLOSED', ClosedError],
+  ['WorkerFailedError', 'ERR_IMGSTORE_WORKER_FAILED', WorkerFailedError],
+  ['ShapeMismatchError', 'ERR_IMGSTORE_SHAPE_MISMATCH', ShapeMismatchError],
+];
+const classesByName = new Map<string, ErrorClass>([['ImgstoreError', ImgstoreError], ...coreErrors.map(([name, , cls]) => [name, cls] as const)]);
+/** For subclasses defined in other packages: they keep their core parent's code. */
+const classesByCode = new Map<string, ErrorClass>(coreErrors.map(([, code, cls]) => [code, cls] as const));
 
 /** An error as plain data, to post to another thread (see `deserializeError`). */
 export function serializeError(error: unknown): SerializedImgstoreError {
@@ -240,7 +225,7 @@ export function serializeError(error: unknown): SerializedImgstoreError {
  */
 export function deserializeError(data: SerializedImgstoreError): Error {
   // A subclass defined outside core (a store package's own) comes back as the core class of its code.
-  const cls = errorClasses[data.name] ?? (data.code === undefined ? undefined : classesByCode.get(data.code));
+  const cls = classesByName.get(data.name) ?? (data.code === undefined ? undefined : classesByCode.get(data.code));
   let error: Error;
   if (cls) {
     error = Object.create(cls.prototype) as Error;

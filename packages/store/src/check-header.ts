@@ -9,7 +9,7 @@ import {
 } from '@imgstore/core';
 import type { CodecRegistry } from '@imgstore/codec';
 import { crc32 } from './crc32.js';
-import { openRecord } from './record-envelope.js';
+import { hex, openRecord } from './record-envelope.js';
 import { recordKey } from './record-key.js';
 import { checkHeaderFields, parseHeaderMap } from './store-header.js';
 import type { StoreSnapshot } from './store-snapshot.js';
@@ -121,8 +121,4 @@ function lmdbRead<T>(path: string, read: () => T): T {
     if (cause instanceof StoreFormatError) throw cause;
     throw new StoreFormatError(path, 'damaged', `Store ${path} is damaged: LMDB cannot read its databases (${(cause as Error).message})`, { cause });
   }
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }

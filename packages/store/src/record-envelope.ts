@@ -41,6 +41,7 @@ export function checkSplitRecord(head: Uint8Array, tail: Uint8Array): string | n
   return stored === actual ? null : `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`;
 }
 
-function hex(n: number): string {
+/** A checksum as messages print it: 0x and eight hex digits. */
+export function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
