@@ -15,6 +15,8 @@ import { fillBatch, sampleReader, type BatchableSample, type FillPlan } from './
 import { normalizeSpec, type Float32Output } from './normalize.js';
 import { augmentSpec, variableNeedsCrop, type Augment } from './augment.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
+import { BlockShuffleSampler } from './block-shuffle-sampler.js';
+import { LOADER_STATE_VERSION, resumePoint, samplerState, type LoaderState } from './loader-state.js';
 import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
 
 export type { BatchableSample } from './fill-batch.js';
@@ -38,8 +40,11 @@ export interface Batch {
 export interface DataLoaderOptions {
   /** Samples per batch. Required. */
   batchSize: number;
-  /** A new seeded permutation every epoch. Default false (dataset order). Ignored when `sampler` is given. */
-  shuffle?: boolean;
+  /**
+   * A new seeded permutation every epoch. Default false (dataset order). `'block'`: the locality-friendly
+   * block shuffle (BlockShuffleSampler), for stores larger than memory. Ignored when `sampler` is given.
+   */
+  shuffle?: boolean | 'block';
   /** Seed of the shuffle; the same seed gives the same order. Default 0. */
   seed?: number;
   /** Drop the last batch when the sampler leaves fewer than batchSize indices for it. Default false. */
@@ -64,9 +69,11 @@ export interface DataLoaderOptions {
    * mirror with probability 1/2.
    */
   augment?: Augment;
+  /** A state from `stateDict()` to resume from (as `loadStateDict(state)` right after construction). */
+  state?: LoaderState;
 }
 
-const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch', 'float32', 'augment'];
+const KNOWN = ['batchSize', 'shuffle', 'seed', 'dropLast', 'sampler', 'workers', 'prefetch', 'float32', 'augment', 'state'];
 
 type LoaderDataset = Dataset<BatchableSample | undefined> & {
   sampleShape?: Shape;
@@ -93,6 +100,12 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly seed: number;
   #plan: FillPlan | null = null;
   #epoch = 0;
+  /** Sampler indices the next iteration skips (from loadStateDict), and the batches they made. */
+  #resume = { skip: 0, batches: 0 };
+  /** The epoch being iterated (or broken off): what stateDict() reports until the next one starts. */
+  #progress: { epoch: number; skip: number; batches: number; yielded: number } | null = null;
+  /** The skip of the iteration in progress, read by #indexBatches. */
+  #skip = 0;
   #allocatedBytes = 0;
   #slots: BatchSlots | null = null;
   #pool: Promise<WorkerPool> | null = null;
@@ -111,7 +124,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.dropLast = expectBoolean('dropLast', options.dropLast ?? false);
     this.workers = expectNonNegativeInteger('workers', options.workers ?? 0);
     this.prefetch = expectPositiveInteger('prefetch', options.prefetch ?? 2);
-    const shuffle = expectBoolean('shuffle', options.shuffle ?? false);
+    const shuffle = options.shuffle === 'block' ? 'block' : expectBoolean('shuffle', options.shuffle ?? false);
     const seed = (this.seed = expectNonNegativeInteger('seed', options.seed ?? 0));
     if (options.sampler !== undefined && typeof options.sampler?.indices !== 'function') {
       throw invalidOption('sampler', 'Sampler (length and indices)', options.sampler);
@@ -124,12 +137,18 @@ export class DataLoader implements AsyncIterable<Batch> {
       );
     }
     this.sampler =
-      options.sampler ?? (shuffle ? new RandomSampler(dataset.length, seed) : new SequentialSampler(dataset.length));
+      options.sampler ??
+      (shuffle === 'block'
+        ? new BlockShuffleSampler(dataset.length, { seed })
+        : shuffle
+          ? new RandomSampler(dataset.length, seed)
+          : new SequentialSampler(dataset.length));
     this.float32 = options.float32;
     this.augment = options.augment;
     // Checked now when the sample shape is known, else on the first epoch.
     const declared = (dataset as LoaderDataset).sampleShape;
     if (declared) this.#plan = this.#planFor(declared);
+    if (options.state !== undefined) this.loadStateDict(options.state);
   }
 
   #planFor(shape: Shape): FillPlan {
@@ -151,6 +170,41 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   setEpoch(epoch: number): void {
     this.#epoch = expectNonNegativeInteger('epoch', epoch);
+    this.#resume = { skip: 0, batches: 0 };
+    this.#progress = null;
+  }
+
+  /**
+   * Where this loader is, as small JSON: the epoch, the batches of it already yielded (the one the
+   * consumer holds counts as yielded) and what the order depends on. Save it with a checkpoint; a loader
+   * given it (`loadStateDict` or the `state` option) yields the rest of that epoch, the same batches in
+   * the same order, then carries on with the following epochs.
+   */
+  stateDict(): LoaderState {
+    const base = { version: LOADER_STATE_VERSION, seed: this.seed, batchSize: this.batchSize, sampler: samplerState(this.sampler) } as const;
+    const p = this.#progress;
+    if (p) {
+      const samples = Math.min(this.sampler.length, p.skip + p.yielded * this.batchSize);
+      // Nothing left of the epoch: the state is the start of the next one.
+      if (this.#batchesAfter(samples) > 0) return { ...base, epoch: p.epoch, batches: p.batches + p.yielded, samples };
+      return { ...base, epoch: p.epoch + 1, batches: 0, samples: 0 };
+    }
+    return { ...base, epoch: this.#epoch, batches: this.#resume.batches, samples: this.#resume.skip };
+  }
+
+  /** Makes the next iteration resume from `state` (see stateDict). Refuses a state of another order or seed. */
+  loadStateDict(state: LoaderState): void {
+    if (this.#busy) throw invalidOption('DataLoader', 'no iteration in progress to load a state', 'an iteration');
+    const point = resumePoint(state, this);
+    this.#epoch = point.epoch;
+    this.#resume = { skip: point.skip, batches: point.batches };
+    this.#progress = null;
+  }
+
+  /** Batches an epoch yields after skipping `skip` sampler indices. */
+  #batchesAfter(skip: number): number {
+    const rest = Math.max(0, this.sampler.length - skip);
+    return this.dropLast ? Math.floor(rest / this.batchSize) : Math.ceil(rest / this.batchSize);
   }
 
   /** Batches per epoch. */
@@ -179,18 +233,32 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.#busy = true;
     try {
       const epoch = this.#epoch++;
+      const { skip, batches } = this.#resume;
+      this.#resume = { skip: 0, batches: 0 };
+      const progress = (this.#progress = { epoch, skip, batches, yielded: 0 });
+      this.#skip = skip;
       const plan = this.#plan ?? (this.#plan = this.#planFor(await this.#sampleShape()));
-      if (this.workers === 0) yield* this.#inProcess(epoch, plan);
-      else yield* this.#withWorkers(epoch, plan);
+      const source = this.workers === 0 ? this.#inProcess(epoch, plan) : this.#withWorkers(epoch, plan);
+      for await (const batch of source) {
+        progress.yielded++;
+        yield batch;
+      }
+      // A finished epoch: the state is the next one's start. (A broken one keeps its place for stateDict.)
+      if (this.#progress === progress) this.#progress = null;
     } finally {
       this.#busy = false;
     }
   }
 
-  /** The sampler's order for one epoch, cut into batches of indices. */
+  /** The sampler's order for one epoch, cut into batches of indices (after the indices a resume skips). */
   *#indexBatches(epoch: number): Generator<Uint32Array> {
     let batch: number[] = [];
+    let skip = this.#skip;
     for (const index of this.sampler.indices(epoch)) {
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       batch.push(index);
       if (batch.length === this.batchSize) {
         yield Uint32Array.from(batch);

@@ -7,6 +7,9 @@ export { SafeDataset, SAFE_POLICIES, reopenSafeDataset } from './safe-dataset.js
 export { loadDataset } from './load-dataset.js';
 export type { SafePolicy, SafeDatasetOptions, SkippedSample } from './safe-dataset.js';
 export { SequentialSampler, RandomSampler, DistributedSampler } from './samplers.js';
-export type { Sampler, DistributedSamplerOptions } from './samplers.js';
+export type { Sampler, SamplerState, DistributedSamplerOptions } from './samplers.js';
+export { BlockShuffleSampler, blockShuffle } from './block-shuffle-sampler.js';
+export type { BlockShuffleOptions } from './block-shuffle-sampler.js';
+export type { LoaderState } from './loader-state.js';
 export { seededPermutation, createRandom, mixSeed } from './seeded-shuffle.js';
 export type { Dataset } from '@imgstore/core';

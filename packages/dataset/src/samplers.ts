@@ -1,11 +1,26 @@
-import { expectBoolean, expectNonNegativeInteger, expectPositiveInteger, invalidOption } from '@imgstore/core';
+import { expectBoolean, expectKnownKeys, expectNonNegativeInteger, expectPositiveInteger, invalidOption } from '@imgstore/core';
 import { mixSeed, seededPermutation } from './seeded-shuffle.js';
+import { BLOCK_SHUFFLE_DEFAULTS, blockShuffle } from './block-shuffle-sampler.js';
 
 /** An epoch's traversal order. Samplers are strategies; the DataLoader asks one for each epoch. */
 export interface Sampler {
   /** How many indices one epoch yields. */
   readonly length: number;
   indices(epoch: number): Iterable<number>;
+  /**
+   * What the order depends on, as small JSON: the DataLoader's `stateDict()` includes it and
+   * `loadStateDict()` refuses a state saved with another order. Without it, only `length` is checked.
+   */
+  stateDict?(): SamplerState;
+}
+
+/** A sampler's description in a loader state: its type and whatever its order depends on. */
+export interface SamplerState {
+  type: string;
+  length: number;
+  /** DistributedSampler: the world size the state was saved at (a resume may use another one). */
+  worldSize?: number;
+  [key: string]: string | number | boolean | undefined;
 }
 
 /** 0, 1, ..., length-1 every epoch. */
@@ -16,6 +31,9 @@ export class SequentialSampler implements Sampler {
   }
   *indices(): Iterable<number> {
     for (let i = 0; i < this.length; i++) yield i;
+  }
+  stateDict(): SamplerState {
+    return { type: 'SequentialSampler', length: this.length };
   }
 }
 
@@ -30,6 +48,9 @@ export class RandomSampler implements Sampler {
   indices(epoch: number): Iterable<number> {
     return seededPermutation(this.length, mixSeed(this.seed, epoch));
   }
+  stateDict(): SamplerState {
+    return { type: 'RandomSampler', length: this.length, seed: this.seed };
+  }
 }
 
 export interface DistributedSamplerOptions {
@@ -39,8 +60,15 @@ export interface DistributedSamplerOptions {
   rank: number;
   /** Number of processes sharing the dataset. */
   worldSize: number;
-  /** Shuffle each epoch (same permutation on every rank). Default true. */
-  shuffle?: boolean;
+  /**
+   * Shuffle each epoch (same order on every rank). Default true. `'block'`: the locality-friendly block
+   * shuffle (see BlockShuffleSampler), with `blockSize` and `window`.
+   */
+  shuffle?: boolean | 'block';
+  /** With `shuffle: 'block'`: consecutive indices per block. Default 128. */
+  blockSize?: number;
+  /** With `shuffle: 'block'`: blocks open at once. Default 16. */
+  window?: number;
   /** Default 0; every rank must use the same seed. */
   seed?: number;
   /** Drop the tail so ranks split evenly, instead of padding by repeating indices. Default false. */
@@ -57,18 +85,26 @@ export class DistributedSampler implements Sampler {
   readonly rank: number;
   readonly worldSize: number;
   readonly #datasetLength: number;
-  readonly #shuffle: boolean;
+  readonly #shuffle: boolean | 'block';
   readonly #seed: number;
+  readonly #dropLast: boolean;
+  readonly #blockSize: number;
+  readonly #window: number;
   readonly #total: number;
 
   constructor(options: DistributedSamplerOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
+    expectKnownKeys('', options, ['length', 'rank', 'worldSize', 'shuffle', 'seed', 'dropLast', 'blockSize', 'window']);
     this.#datasetLength = expectNonNegativeInteger('length', options.length);
     this.worldSize = expectPositiveInteger('worldSize', options.worldSize);
     this.rank = expectNonNegativeInteger('rank', options.rank);
     if (this.rank >= this.worldSize) throw invalidOption('rank', `integer below worldSize (${this.worldSize})`, options.rank);
-    this.#shuffle = expectBoolean('shuffle', options.shuffle ?? true);
+    const shuffle = options.shuffle ?? true;
+    this.#shuffle = shuffle === 'block' ? shuffle : expectBoolean('shuffle', shuffle);
     this.#seed = expectNonNegativeInteger('seed', options.seed ?? 0);
-    const dropLast = expectBoolean('dropLast', options.dropLast ?? false);
+    this.#blockSize = expectPositiveInteger('blockSize', options.blockSize ?? BLOCK_SHUFFLE_DEFAULTS.blockSize);
+    this.#window = expectPositiveInteger('window', options.window ?? BLOCK_SHUFFLE_DEFAULTS.window);
+    const dropLast = (this.#dropLast = expectBoolean('dropLast', options.dropLast ?? false));
     this.length = dropLast
       ? Math.floor(this.#datasetLength / this.worldSize)
       : Math.ceil(this.#datasetLength / this.worldSize);
@@ -78,11 +114,35 @@ export class DistributedSampler implements Sampler {
   *indices(epoch: number): Iterable<number> {
     const n = this.#datasetLength;
     if (n === 0) return;
-    const order = this.#shuffle ? seededPermutation(n, mixSeed(this.#seed, epoch)) : null;
+    const seed = mixSeed(this.#seed, epoch);
+    const order =
+      this.#shuffle === 'block'
+        ? blockShuffle(n, seed, this.#blockSize, this.#window)
+        : this.#shuffle
+          ? seededPermutation(n, seed)
+          : null;
     // Position p of the padded (or truncated) global order; ranks take every worldSize-th position.
     for (let p = this.rank; p < this.#total; p += this.worldSize) {
       const q = p % n;
       yield order ? order[q]! : q;
     }
+  }
+
+  /**
+   * The order's inputs and the world size. Position p of the global order goes to rank p % worldSize,
+   * so skipping s indices on each of W ranks skips global positions 0..sW-1: a state saved at W resumes
+   * at any W' that divides the positions consumed (e.g. the same global batch, batchSize × worldSize).
+   */
+  stateDict(): SamplerState {
+    return {
+      type: 'DistributedSampler',
+      length: this.#datasetLength,
+      worldSize: this.worldSize,
+      rank: this.rank,
+      shuffle: this.#shuffle,
+      seed: this.#seed,
+      dropLast: this.#dropLast,
+      ...(this.#shuffle === 'block' ? { blockSize: this.#blockSize, window: this.#window } : {}),
+    };
   }
 }

@@ -46,7 +46,7 @@ export function seededPermutation(length: number, seed: number): Uint32Array {
 }
 
 /** Uniform integer in [0, bound) by rejection, so no index is favoured. */
-function boundedRandom(next: () => number, bound: number): number {
+export function boundedRandom(next: () => number, bound: number): number {
   const limit = 0x100000000 - (0x100000000 % bound);
   let x = next();
   while (x >= limit) x = next();
