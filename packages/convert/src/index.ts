@@ -14,3 +14,12 @@ export type { AdviseCodecsOptions, CodecAdvice, CodecAdviceReport } from './advi
 // Back to image files.
 export { exportStore } from './export-store.js';
 export type { ExportStoreOptions, ExportSummary } from './export-store.js';
+export { EXPORT_FORMATS } from './export-store.js';
+export type { ExportFormat } from './export-store.js';
+
+// WebDataset tar shards: read (convertFolder takes them as input) and written (exportStore).
+export { resolveWebDatasetShards } from './webdataset-shards.js';
+export { scanWebDataset, WEBDATASET_IMAGE_EXTENSIONS } from './scan-webdataset.js';
+export type { WebDatasetScan, WebDatasetInput } from './scan-webdataset.js';
+export { readWebDataset } from './read-webdataset.js';
+export type { WebDatasetGroup, ReadWebDatasetOptions } from './read-webdataset.js';

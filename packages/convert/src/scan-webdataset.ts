@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '@imgstore/core';
+import { readWebDataset, type WebDatasetGroup } from './read-webdataset.js';
+import { CLASSES_FILE } from './webdataset-shards.js';
+
+/** Image members, by extension; the format itself is recognised by content when decoding. */
+export const WEBDATASET_IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp'] as const;
+const IMAGE = new Set<string>(WEBDATASET_IMAGE_EXTENSIONS);
+/** Integer labels without classes.txt get the names '0'..max: a bound on that list. */
+const MAX_CLASSES = 1_000_000;
+const KNOWN = new Set<string>([...WEBDATASET_IMAGE_EXTENSIONS, 'cls', 'json']);
+
+/** One sample of a WebDataset as the conversion takes it: the image's bytes, or why it has none. */
+export interface WebDatasetInput {
+  /** `<shard>#<key>`: where the sample is, for messages. */
+  path: string;
+  /** The store name: the key with the image member's extension (`train/img_7.jpg`). */
+  name: string;
+  label: number | null;
+  /** The image member's bytes (null for a reject). */
+  bytes: Uint8Array | null;
+  /** The `.json` member, parsed (undefined when there is none). */
+  meta: unknown;
+  /** Why this group is not a sample (no image, two images, an unknown member, malformed .cls/.json). */
+  reject: string | null;
+}
+
+/** What WebDataset shards hold, like a FolderScan: counted and fingerprinted by one streaming pass. */
+export interface WebDatasetScan {
+  layout: 'webdataset';
+  shards: string[];
+  /** From `classes.txt` beside the first shard; else the `.cls` values (integers 0..max, or the sorted names). */
+  labelNames: string[] | null;
+  /** Samples (groups of members), rejects included. */
+  count: number;
+  /** SHA-256 over the ordered sample names: a resumed conversion checks that the shards have not changed. */
+  digest: string;
+  /** The samples, streamed again from the shards, in the same order. */
+  files(signal?: AbortSignal): AsyncGenerator<WebDatasetInput>;
+}
+
+/**
+ * Reads the shards once for the sample count, names and labels (image bodies are streamed past, not
+ * kept), so that a conversion knows its total and label names before it stores anything.
+ */
+export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> {
+  const hash = createHash('sha256');
+  let count = 0;
+  const classes = readClasses(join(dirname(shards[0]!), CLASSES_FILE));
+  const names = new Set<string>();
+  let allIntegers = true;
+  let maxInteger = -1;
+  for await (const group of readWebDataset(shards, { keep: (ext) => ext === 'cls' })) {
+    hash.update(sampleName(group)).update('\0');
+    count++;
+    const cls = group.members.find((member) => member.ext === 'cls')?.data;
+    if (!cls) continue;
+    const text = clsText(cls);
+    if (text === null) continue; // a reject later
+    if (/^\d+$/.test(text)) maxInteger = Math.max(maxInteger, Number(text));
+    else allIntegers = false;
+    names.add(text);
+  }
+  let labelNames: string[] | null;
+  if (classes) labelNames = classes;
+  else if (names.size === 0) labelNames = null;
+  // Integers are class indices; names (any non-integer) make every value a name, sorted like ImageFolder's.
+  else if (allIntegers && maxInteger >= MAX_CLASSES) {
+    throw new InputError(shards[0]!, `A .cls member holds class index ${maxInteger}; with no ${CLASSES_FILE} beside the shards, the label names are 0 to the largest index, at most ${MAX_CLASSES}`);
+  } else if (allIntegers) labelNames = Array.from({ length: maxInteger + 1 }, (_, i) => String(i));
+  else labelNames = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const byName = allIntegers || !labelNames ? null : new Map(labelNames.map((name, i) => [name, i]));
+  return {
+    layout: 'webdataset',
+    shards,
+    labelNames,
+    count,
+    digest: hash.digest('hex'),
+    async *files(signal?: AbortSignal) {
+      for await (const group of readWebDataset(shards, signal ? { signal } : {})) {
+        yield toInput(group, labelNames, byName);
+      }
+    },
+  };
+}
+
+function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Map<string, number> | null): WebDatasetInput {
+  const input: WebDatasetInput = { path: `${group.shard}#${group.key}`, name: sampleName(group), label: null, bytes: null, meta: undefined, reject: null };
+  const where = ` (in ${basename(group.shard)})`;
+  const images = group.members.filter((member) => IMAGE.has(member.ext));
+  const unknown = group.members.filter((member) => !KNOWN.has(member.ext));
+  let reason = group.problem;
+  if (reason === null && unknown.length > 0) {
+    reason = `unsupported member ${unknown.map((m) => `.${m.ext}`).join(', ')}: a sample is one image (.jpg/.jpeg/.png/.webp), a .cls label and a .json metadata member`;
+  } else if (reason === null && images.length === 0) {
+    reason = `no image member (.jpg, .jpeg, .png or .webp) among ${group.members.map((m) => `.${m.ext}`).join(', ')}`;
+  } else if (reason === null && images.length > 1) {
+    reason = `more than one image member (${images.map((m) => `.${m.ext}`).join(', ')}); imgstore stores one image per sample`;
+  }
+  if (reason === null) {
+    const cls = group.members.find((member) => member.ext === 'cls')?.data;
+    if (cls) {
+      const text = clsText(cls);
+      if (text === null || text === '') reason = '.cls is not a label (expected one integer or one class name, UTF-8, on one line)';
+      else if (byName === null) {
+        const label = Number(text);
+        if (labelNames && label < labelNames.length) input.label = label;
+        else reason = `.cls ${text} is not a class index of ${CLASSES_FILE} (0 to ${(labelNames?.length ?? 0) - 1})`;
+      } else {
+        const label = byName.get(text);
+        if (label === undefined) reason = `.cls ${JSON.stringify(text)} is not a class in ${CLASSES_FILE}`;
+        else input.label = label;
+      }
+    }
+  }
+  if (reason === null) {
+    const json = group.members.find((member) => member.ext === 'json')?.data;
+    if (json) {
+      try {
+        input.meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+      } catch (error) {
+        reason = `.json is not valid JSON: ${(error as Error).message}`;
+      }
+    }
+  }
+  if (reason !== null) input.reject = reason + where;
+  else input.bytes = images[0]!.data;
+  return input;
+}
+
+/** The store name of a group: its key with the image's extension (the first member's when there is no image). */
+function sampleName(group: WebDatasetGroup): string {
+  const image = group.members.find((member) => IMAGE.has(member.ext)) ?? group.members[0];
+  return image && image.ext !== '' ? `${group.key}.${image.ext}` : group.key;
+}
+
+/** A .cls member's label text (trimmed), or null when it is not one line of UTF-8. */
+function clsText(data: Uint8Array): string | null {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data).trim();
+  } catch {
+    return null;
+  }
+  return text.includes('\n') ? null : text;
+}
+
+function readClasses(path: string): string[] | null {
+  if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path));
+  } catch (error) {
+    throw new InputError(path, `Cannot read ${path} (label names, one per line, UTF-8): ${(error as Error).message}`, { cause: error });
+  }
+  const names = text.split(/\r?\n/);
+  if (names.at(-1) === '') names.pop();
+  const seen = new Set<string>();
+  const duplicate = names.find((name) => seen.has(name) || (seen.add(name), false));
+  if (names.length === 0 || names.some((name) => name === '') || duplicate !== undefined) {
+    throw new InputError(path, `${path} must hold one distinct, non-empty class name per line${duplicate === undefined ? '' : `; ${JSON.stringify(duplicate)} is there twice`}`);
+  }
+  return names;
+}

@@ -1,0 +1,225 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
+import { InputError } from '@imgstore/core';
+import { readWebDataset, resolveWebDatasetShards, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
+import { makeImage, makeTempDir } from '../../../tools/test-support/index.js';
+
+const tmp = makeTempDir('imgstore-wds-');
+afterAll(tmp.cleanup);
+
+/** Sets one byte of the name in the ustar header at `offset` and fixes the header's checksum. */
+function setUstarNameByte(tar: Buffer, offset: number, index: number, byte: number): void {
+  tar[offset + index] = byte;
+  tar.fill(0x20, offset + 148, offset + 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += tar[offset + i]!;
+  tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 'latin1');
+}
+
+type Member = { name: string; data?: string | Uint8Array; type?: 'file' | 'symlink' | 'directory' };
+
+/** Writes a tar of `members` in this order. */
+async function writeTar(path: string, members: Member[]): Promise<string> {
+  const tar = pack();
+  const done = pipeline(tar, createWriteStream(path));
+  for (const member of members) {
+    const { name } = member;
+    const data = typeof member.data === 'string' ? Buffer.from(member.data) : (member.data ?? Buffer.alloc(0));
+    if (member.type === 'symlink') tar.entry({ name, type: 'symlink', linkname: 'elsewhere.jpg' });
+    else if (member.type === 'directory') tar.entry({ name, type: 'directory' });
+    else tar.entry({ name, size: data.length }, data);
+  }
+  tar.finalize();
+  await done;
+  return path;
+}
+
+async function collect(scan: { files(): AsyncGenerator<WebDatasetInput> }): Promise<WebDatasetInput[]> {
+  const out: WebDatasetInput[] = [];
+  for await (const input of scan.files()) out.push(input);
+  return out;
+}
+
+describe('resolveWebDatasetShards', () => {
+  it('expands a brace pattern in order, takes one .tar file, or a folder holding only .tar files (and classes.txt)', async () => {
+    const dir = join(tmp.dir, 'resolve');
+    mkdirSync(dir);
+    for (const i of [0, 1, 2]) await writeTar(join(dir, `part-000${i}.tar`), [{ name: 'a.jpg', data: 'x' }]);
+    expect(resolveWebDatasetShards(join(dir, 'part-{0000..0002}.tar'))).toEqual([0, 1, 2].map((i) => join(dir, `part-000${i}.tar`)));
+    expect(resolveWebDatasetShards(join(dir, 'part-0001.tar'))).toEqual([join(dir, 'part-0001.tar')]);
+    writeFileSync(join(dir, 'classes.txt'), 'cat\n');
+    expect(resolveWebDatasetShards(dir)).toEqual([0, 1, 2].map((i) => join(dir, `part-000${i}.tar`)));
+    // Any other file makes it an image folder (whose .tar files are then rejected as non-images).
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    expect(resolveWebDatasetShards(dir)).toBeNull();
+  });
+
+  it('a pattern naming shards that do not exist: InputError listing them', () => {
+    const pattern = join(tmp.dir, 'nowhere-{00..03}.tar');
+    const error = (() => {
+      try {
+        return resolveWebDatasetShards(pattern);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toContain(`names 4 of 4 files that do not exist`);
+    expect((error as Error).message).toContain(join(tmp.dir, 'nowhere-00.tar'));
+  });
+});
+
+describe('readWebDataset', () => {
+  it('groups consecutive members by key (up to the first dot of the file name), shard after shard', async () => {
+    const a = await writeTar(join(tmp.dir, 'group-a.tar'), [
+      { name: 'train/', type: 'directory' },
+      { name: 'train/x.y.jpg', data: 'J1' },
+      { name: 'train/x.y.cls', data: '3' },
+      { name: 'train/.DS_Store', data: 'junk' },
+      { name: 'z.seg.png', data: 'P' },
+    ]);
+    const b = await writeTar(join(tmp.dir, 'group-b.tar'), [{ name: 'w.webp', data: 'W' }]);
+    const groups = [];
+    for await (const group of readWebDataset([a, b])) groups.push(group);
+    expect(groups.map((g) => [g.key, g.members.map((m) => [m.ext, Buffer.from(m.data!).toString()]), g.problem])).toEqual([
+      ['train/x', [['y.jpg', 'J1'], ['y.cls', '3']], null],
+      ['z', [['seg.png', 'P']], null],
+      ['w', [['webp', 'W']], null],
+    ]);
+  });
+
+  it('a key that comes back later, a member twice, a link, a member without extension: problem groups, nothing merged', async () => {
+    const shard = await writeTar(join(tmp.dir, 'problems.tar'), [
+      { name: 'a.jpg', data: '1' },
+      { name: 'b.jpg', data: '2' },
+      { name: 'a.cls', data: '0' },
+      { name: 'c.jpg', data: '3' },
+      { name: 'c.jpg', data: '4' },
+      { name: 'd.jpg', type: 'symlink' },
+      { name: 'README', data: 'hello' },
+    ]);
+    const problems = [];
+    for await (const group of readWebDataset([shard])) problems.push([group.key, group.problem]);
+    expect(problems).toEqual([
+      ['a', null],
+      ['b', null],
+      ['a', 'key a comes back in problems.tar after other keys (members of a sample must be consecutive)'],
+      ['c', 'member c.jpg is in problems.tar twice'],
+      ['d', 'member d.jpg is a symlink, not a file'],
+      ['README', 'member README has no extension (WebDataset names members <key>.<ext>)'],
+    ]);
+  });
+
+  it('names that are not UTF-8 keep their bytes (as %XX), so two such samples stay two', async () => {
+    const shard = await writeTar(join(tmp.dir, 'bytes.tar'), [
+      { name: 'f_.jpg', data: '1' },
+      { name: 'f_.jpg', data: '2' },
+      { name: 'caf\u00e9-\u732b.jpg', data: '3' }, // UTF-8 (written as a pax header)
+    ]);
+    // The plain ustar names get raw bytes that are not UTF-8: f\xff.jpg and f\xfe.jpg.
+    const tar = readFileSync(shard);
+    setUstarNameByte(tar, 0, 1, 0xff);
+    setUstarNameByte(tar, 1024, 1, 0xfe);
+    writeFileSync(shard, tar);
+    const keys = [];
+    for await (const group of readWebDataset([shard])) keys.push(group.key);
+    expect(keys).toEqual(['f%FF', 'f%FE', 'caf\u00e9-\u732b']);
+  });
+
+  it('a truncated shard: InputError naming it', async () => {
+    const whole = await writeTar(join(tmp.dir, 'whole.tar'), [{ name: 'a.jpg', data: Buffer.alloc(5000, 7) }]);
+    const cut = join(tmp.dir, 'cut.tar');
+    writeFileSync(cut, readFileSync(whole).subarray(0, 3000));
+    const read = async () => {
+      for await (const _group of readWebDataset([cut]));
+    };
+    await expect(read()).rejects.toThrow(InputError);
+    await expect(read()).rejects.toThrow(`Cannot read tar shard ${cut}`);
+  });
+});
+
+describe('scanWebDataset', () => {
+  it('integer .cls labels, .json metadata, image bytes as stored in the tar; labels are 0..max without classes.txt', async () => {
+    const jpg = await makeImage(20, 10, 'jpeg');
+    const png = await makeImage(10, 20, 'png');
+    const dir = join(tmp.dir, 'ints');
+    mkdirSync(dir);
+    const shard = await writeTar(join(dir, 's.tar'), [
+      { name: 'k1.jpg', data: jpg },
+      { name: 'k1.cls', data: '2\n' },
+      { name: 'k1.json', data: '{"caption":"a cat","boxes":[[1,2,3,4]]}' },
+      { name: 'k2.png', data: png },
+    ]);
+    const scan = await scanWebDataset([shard]);
+    expect([scan.layout, scan.count, scan.labelNames]).toEqual(['webdataset', 2, ['0', '1', '2']]);
+    const inputs = await collect(scan);
+    expect(inputs.map((i) => [i.name, i.label, i.meta, i.reject])).toEqual([
+      ['k1.jpg', 2, { caption: 'a cat', boxes: [[1, 2, 3, 4]] }, null],
+      ['k2.png', null, undefined, null],
+    ]);
+    expect(Buffer.from(inputs[0]!.bytes!).equals(jpg)).toBe(true);
+    expect(Buffer.from(inputs[1]!.bytes!).equals(png)).toBe(true);
+  });
+
+  it('class names in .cls become sorted label names; classes.txt beside the shards names integer labels', async () => {
+    const dir = join(tmp.dir, 'names');
+    mkdirSync(dir);
+    const shard = await writeTar(join(dir, 's.tar'), [
+      { name: 'a.jpg', data: 'x' },
+      { name: 'a.cls', data: 'zebra' },
+      { name: 'b.jpg', data: 'x' },
+      { name: 'b.cls', data: 'ant' },
+    ]);
+    const scan = await scanWebDataset([shard]);
+    expect(scan.labelNames).toEqual(['ant', 'zebra']);
+    expect((await collect(scan)).map((i) => i.label)).toEqual([1, 0]);
+
+    const withClasses = join(tmp.dir, 'classes');
+    mkdirSync(withClasses);
+    writeFileSync(join(withClasses, 'classes.txt'), 'dog\ncat\n');
+    const ints = await writeTar(join(withClasses, 's.tar'), [
+      { name: 'a.jpg', data: 'x' },
+      { name: 'a.cls', data: '1' },
+      { name: 'b.jpg', data: 'x' },
+      { name: 'b.cls', data: '2' },
+    ]);
+    const named = await scanWebDataset([ints]);
+    expect(named.labelNames).toEqual(['dog', 'cat']);
+    expect((await collect(named)).map((i) => [i.label, i.reject])).toEqual([
+      [1, null],
+      [null, '.cls 2 is not a class index of classes.txt (0 to 1) (in s.tar)'],
+    ]);
+  });
+
+  it('no image, two images, an unknown member, malformed .json or .cls: each a reject with its reason', async () => {
+    const dir = join(tmp.dir, 'rejects');
+    mkdirSync(dir);
+    const shard = await writeTar(join(dir, 's.tar'), [
+      { name: 'none.cls', data: '1' },
+      { name: 'two.jpg', data: 'x' },
+      { name: 'two.png', data: 'x' },
+      { name: 'txt.jpg', data: 'x' },
+      { name: 'txt.txt', data: 'a caption' },
+      { name: 'json.jpg', data: 'x' },
+      { name: 'json.json', data: '{"a":' },
+      { name: 'cls.jpg', data: 'x' },
+      { name: 'cls.cls', data: '1\n2\n' },
+      { name: 'ok.jpg', data: 'x' },
+      { name: 'ok.cls', data: '0' },
+    ]);
+    const scan = await scanWebDataset([shard]);
+    expect(scan.count).toBe(6);
+    const rejects = (await collect(scan)).map((i) => [i.name, i.reject, i.bytes === null]);
+    expect(rejects).toEqual([
+      ['none.cls', 'no image member (.jpg, .jpeg, .png or .webp) among .cls (in s.tar)', true],
+      ['two.jpg', 'more than one image member (.jpg, .png); imgstore stores one image per sample (in s.tar)', true],
+      ['txt.jpg', 'unsupported member .txt: a sample is one image (.jpg/.jpeg/.png/.webp), a .cls label and a .json metadata member (in s.tar)', true],
+      ['json.jpg', expect.stringMatching(/^\.json is not valid JSON: .+ \(in s\.tar\)$/), true],
+      ['cls.jpg', '.cls is not a label (expected one integer or one class name, UTF-8, on one line) (in s.tar)', true],
+      ['ok.jpg', null, false],
+    ]);
+  });
+});
