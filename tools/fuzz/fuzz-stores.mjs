@@ -23,11 +23,16 @@ import { crc32 } from 'node:zlib';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const cliBin = join(repoRoot, 'packages/cli/dist/bin.js');
-const pythonReader = join(repoRoot, 'examples/python/read_store.py');
 const RSS_LIMIT_MB = 512;
 const PYTHON = '/usr/bin/python3';
-// Debian's Python with python3-lmdb, -msgpack, -lz4, -numpy (as tools/test/python-reader.test.ts): without them the step is skipped, and said so.
-const pythonReady = spawnSync(PYTHON, ['-c', 'import lmdb, msgpack, lz4.block, numpy'], { stdio: 'ignore' }).status === 0;
+// The imgstore Python package from its sources (`python -m imgstore.dump`), on Debian's Python with python3-lmdb,
+// -msgpack, -lz4, -numpy (as tools/test/python-reader.test.ts): without them the step is skipped, and said so.
+const pythonEnv = {
+  ...process.env,
+  PYTHONPATH: [join(repoRoot, 'python/src'), process.env.PYTHONPATH].filter(Boolean).join(':'),
+  PYTHONDONTWRITEBYTECODE: '1',
+};
+const pythonReady = spawnSync(PYTHON, ['-c', 'import lmdb, msgpack, lz4.block, numpy, imgstore'], { stdio: 'ignore', env: pythonEnv }).status === 0;
 const CASE_TIMEOUT_MS = 30_000;
 
 const { values: args } = parseArgs({
@@ -256,14 +261,14 @@ async function child(spec) {
         info: runCommand(process.execPath, [cliBin, 'info', path], env),
         verify: runCommand(process.execPath, [cliBin, 'verify', path, '-q'], env),
         export: runCommand(process.execPath, [cliBin, 'export', path, out, '-q'], env),
-        ...(pythonReady ? { python: runCommand(PYTHON, [pythonReader, path, '--digests']) } : {}),
+        ...(pythonReady ? { python: runCommand(PYTHON, ['-m', 'imgstore.dump', path], pythonEnv) } : {}),
       };
       rmSync(out, { recursive: true, force: true });
       // A finished store is read by the TypeScript engine with lmdb-js or without it (openStore's 'auto').
       if (runs.info.code === 0 && !runs.info.stdout.includes('engine      typescript')) found('info', `did not read with the typescript engine: ${runs.info.stdout}`);
       for (const [step, run] of Object.entries(runs)) {
         maxChildRss = Math.max(maxChildRss, run.rssMb);
-        const prefix = step === 'python' ? 'read_store.py: ' : 'imgstore: ';
+        const prefix = 'imgstore: ';
         if (run.timedOut) found(step, `no result within ${CASE_TIMEOUT_MS} ms`);
         else if (run.signal) found(step, `killed by ${run.signal}: ${run.stderr}`);
         else if (run.rssMb > RSS_LIMIT_MB) found(step, `peak RSS ${run.rssMb.toFixed(0)} MB`);

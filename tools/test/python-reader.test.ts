@@ -8,8 +8,13 @@ import { CodecRegistry, lz4Codec, rawCodec } from '@imgstore/codec';
 import { jpegCodec } from '@imgstore/codec-jpeg';
 import { makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../test-support/index.js';
 
-// Debian's Python with python3-lmdb, python3-msgpack, python3-lz4, python3-numpy, python3-pil (.ci/run installs them).
+// The imgstore Python package from its sources (python/src), on Debian's Python with python3-lmdb,
+// python3-msgpack, python3-lz4, python3-numpy, python3-pil (.ci/run installs them).
 const python = '/usr/bin/python3';
+const pythonEnv = {
+  PYTHONPATH: [join(repoRoot, 'python/src'), process.env.PYTHONPATH].filter(Boolean).join(':'),
+  PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in the checkout
+};
 const modules = ['lmdb', 'msgpack', 'lz4.block', 'numpy', 'PIL'];
 const pythonReady =
   existsSync(python) && spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' }).status === 0;
@@ -38,7 +43,7 @@ describe('Python reads what TypeScript wrote', () => {
       const converted = await runImgstore(['convert', images, store, '--size', '24x16', '--codec', codec, '-q']);
       expect(converted.code, converted.stderr).toBe(0);
 
-      const py = await runProcess(python, [join(repoRoot, 'examples/python/read_store.py'), store, '--pixels']);
+      const py = await runProcess(python, ['-m', 'imgstore.dump', store, '--pixels'], { env: pythonEnv });
       expect(py.code, py.stderr).toBe(0);
       const fromPython = py.stdout.trim().split('\n').map((line) => JSON.parse(line));
 
