@@ -1,15 +1,37 @@
-import { DecodeFailedError, type SampleRecord, type Shape, shapeByteLength } from '@imgstore/core';
+import { DecodeFailedError, MAX_META_BYTES, invalidOption, type SampleRecord, type Shape, shapeByteLength } from '@imgstore/core';
 import { packPlain, unpackPlain } from './plain-msgpack.js';
 
-/** Serializes a record as a msgpack map {name, label, shape, dtype, data}; see FORMAT.md. */
+/**
+ * Serializes a record as a msgpack map {name, label, shape, dtype, [labels], [meta], data}; see FORMAT.md.
+ * `data` stays last: readers split the pixels from the rest of the record (unpackRecordHead).
+ */
 export function packRecord(record: SampleRecord): Uint8Array {
-  return packPlain({
+  return packPlain({ ...recordFields(record), data: record.data });
+}
+
+/** The fields before the pixels, format 1.1's `labels` and `meta` only when the record has them. */
+function recordFields(record: Omit<SampleRecord, 'data'>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
     name: record.name,
     label: record.label,
     shape: [record.shape[0], record.shape[1], record.shape[2]],
     dtype: record.dtype,
-    data: record.data,
-  });
+  };
+  const { labels, meta } = record;
+  if (labels === undefined && meta === undefined) return fields;
+  if (labels !== undefined) {
+    if (!Array.isArray(labels) || !labels.every((n) => Number.isInteger(n) && n >= 0)) {
+      throw invalidOption('record.labels', 'array of non-negative integers', labels);
+    }
+    fields.labels = labels;
+  }
+  if (meta !== undefined) fields.meta = meta;
+  // Readers allow a record only so many bytes beside its pixels (RECORD_OVERHEAD_BYTES).
+  const extra = packPlain([labels ?? null, meta ?? null]).length;
+  if (extra > MAX_META_BYTES) {
+    throw invalidOption('record.meta', `labels and meta of at most ${MAX_META_BYTES} bytes as msgpack`, `${extra} bytes`);
+  }
+  return fields;
 }
 
 /**
@@ -35,12 +57,12 @@ function fail(source: string, what: string): never {
 }
 
 function checkRecord(value: unknown, source: string): SampleRecord {
-  const { name, label, shape, dtype, data } = checkRecordFields(value, source, 'data');
-  const expected = shapeByteLength(shape);
-  if (data.length !== expected) {
-    fail(source, `field "data" has ${data.length} bytes but shape ${JSON.stringify(shape)} needs ${expected}`);
+  const record = checkRecordFields(value, source, 'data');
+  const expected = shapeByteLength(record.shape);
+  if (record.data.length !== expected) {
+    fail(source, `field "data" has ${record.data.length} bytes but shape ${JSON.stringify(record.shape)} needs ${expected}`);
   }
-  return { name, label, shape, dtype, data };
+  return record;
 }
 
 /** Checks a record map's name, label, shape, dtype and its binary `field`; the caller checks the bytes. */
@@ -64,7 +86,18 @@ function checkRecordFields(value: unknown, source: string, field: string): Sampl
   }
   if (dtype !== 'uint8') fail(source, `field "dtype" is ${JSON.stringify(dtype)}, expected "uint8"`);
   if (!(data instanceof Uint8Array)) fail(source, `field "${field}" is not binary`);
-  return { name, label: label as number | null, shape: shape as unknown as Shape, dtype, data };
+  const record: SampleRecord = { name, label: label as number | null, shape: shape as unknown as Shape, dtype, data };
+  // Format 1.1: present only in records that have them.
+  const { labels, meta } = value as Record<string, unknown>;
+  if (labels !== undefined) {
+    if (!Array.isArray(labels) || !labels.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)) {
+      fail(source, 'field "labels" is not an array of non-negative integers');
+    }
+    if (label !== null) fail(source, 'fields "label" and "labels" are both set');
+    record.labels = labels as number[];
+  }
+  if (meta !== undefined) record.meta = meta;
+  return record;
 }
 
 /**
@@ -72,13 +105,7 @@ function checkRecordFields(value: unknown, source: string, field: string): Sampl
  * map as a plain record, with the pixels' encoded bytes under `field` (e.g. "jpeg") instead of "data".
  */
 export function packEncodedRecord(record: Omit<SampleRecord, 'data'>, field: string, payload: Uint8Array): Uint8Array {
-  return packPlain({
-    name: record.name,
-    label: record.label,
-    shape: [record.shape[0], record.shape[1], record.shape[2]],
-    dtype: record.dtype,
-    [field]: payload,
-  });
+  return packPlain({ ...recordFields(record), [field]: payload });
 }
 
 /** Parses and checks a record written by `packEncodedRecord`; `data` is the view of `field`'s bytes. */
@@ -113,7 +140,8 @@ export function unpackRecordHead(head: Uint8Array, pixelBytes: number, source = 
   if (shapeByteLength(record.shape) !== pixelBytes) {
     fail(source, `field "data" has ${pixelBytes} bytes but shape ${JSON.stringify(record.shape)} needs ${shapeByteLength(record.shape)}`);
   }
-  return { name: record.name, label: record.label, shape: record.shape, dtype: record.dtype };
+  const { name, label, shape, dtype, labels, meta } = record;
+  return { name, label, shape, dtype, ...(labels === undefined ? {} : { labels }), ...(meta === undefined ? {} : { meta }) };
 }
 
 function readBigEndian(bytes: Uint8Array, at: number, length: number): number {

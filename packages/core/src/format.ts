@@ -3,6 +3,17 @@ import type { Shape } from './sample.js';
 /** Constants of the on-disk format; FORMAT.md at the repository root is their specification. */
 export const FORMAT_NAME = 'imgstore';
 export const FORMAT_VERSION = 1;
+/**
+ * Minor version this writer writes (header `minorVersion`; absent means 0). Minor versions add fields
+ * that readers of an older minor version ignore and still read correctly: 1.1 adds a record's `meta`
+ * and `labels` and the header's `multiLabel`. See FORMAT.md section 7.
+ */
+export const FORMAT_MINOR_VERSION = 1;
+/**
+ * Most bytes a record's `meta` and `labels` may take in msgpack: with the name and the other fields they
+ * stay within the room readers allow beside the pixels (RECORD_OVERHEAD_BYTES, 64 KiB).
+ */
+export const MAX_META_BYTES = 48 * 1024;
 
 /** Named LMDB databases inside a store environment. */
 export const DB_META = 'meta';
@@ -67,6 +78,13 @@ export interface StoreProvenance {
 export interface StoreHeader {
   format: typeof FORMAT_NAME;
   version: number;
+  /** Format 1.1 and later: the minor version (absent: 0). Readers of any 1.x read every 1.x store. */
+  minorVersion?: number;
+  /**
+   * Format 1.1: true when each record carries `labels` (a list of class indices, multi-label) and `label`
+   * is nil. Such a store has no `labelCounts`.
+   */
+  multiLabel?: boolean;
   codec: string;
   count: number;
   /**

@@ -44,6 +44,8 @@ export { RECORD_OVERHEAD_BYTES, isCodec } from './codec.js';
 export {
   FORMAT_NAME,
   FORMAT_VERSION,
+  FORMAT_MINOR_VERSION,
+  MAX_META_BYTES,
   DB_META,
   DB_RECORDS,
   DB_REJECTS,

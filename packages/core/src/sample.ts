@@ -13,8 +13,18 @@ export interface RawImage {
 export interface SampleRecord {
   /** Path of the source relative to the converted folder, with `/` separators. */
   name: string;
-  /** Class index into the header's `labelNames`, or null for unlabeled data. */
+  /** Class index into the header's `labelNames`, or null for unlabeled data (and in multi-label stores). */
   label: number | null;
+  /**
+   * Multi-label stores (format 1.1, header `multiLabel: true`): the sample's class indices into the
+   * header's `labelNames`, ascending, without repeats (possibly none). Absent in other stores.
+   */
+  labels?: number[];
+  /**
+   * Format 1.1: any JSON-like value stored with the sample (boxes, captions, ids), as msgpack. Absent
+   * when the sample has none.
+   */
+  meta?: unknown;
   shape: Shape;
   /** Element type of `data`; format v1 stores only `uint8`. */
   dtype: 'uint8';

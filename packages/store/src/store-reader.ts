@@ -145,7 +145,10 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     return this.header.shape;
   }
 
-  /** Reads, checks and decodes record `index`. The returned `data` is the caller's to keep. */
+  /**
+   * Reads, checks and decodes record `index`. The returned `data` is the caller's to keep. Format 1.1
+   * records also give `meta` (the sample's metadata) and, in multi-label stores, `labels`, when present.
+   */
   get(index: number): Sample {
     return { index, ...(this.#decode(index, this.codec.decode) as SampleRecord) };
   }
@@ -261,6 +264,11 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     const labels = this.header.labelNames;
     if (labels && label !== null && label >= labels.length) {
       throw this.#damaged(index, `has label ${label} but the header names only ${labels.length} labels`);
+    }
+    // Format 1.1, multi-label: every index must name a label (a record of another store has none).
+    const many = record.labels;
+    if (many !== undefined && many.some((n) => labels === null || n >= labels.length)) {
+      throw this.#damaged(index, `has labels ${JSON.stringify(many)} but the header names only ${labels?.length ?? 0} labels`);
     }
   }
 
