@@ -18,6 +18,8 @@ export interface WebDatasetGroup {
 export interface ReadWebDatasetOptions {
   /** Which members' bodies to keep; the others are read past (still streamed, never written to disk). */
   keep?: (ext: string) => boolean;
+  /** Called for each hidden member skipped. */
+  onHidden?: (path: string) => void;
   /** Ends the reading between two groups. */
   signal?: AbortSignal;
 }
@@ -42,6 +44,7 @@ export async function* readWebDataset(shards: readonly string[], options: ReadWe
       const path = memberPath(header);
       const file = basename(path);
       if (header.type === 'directory' || file === '' || file.startsWith('.')) {
+        if (header.type !== 'directory' && file !== '') options.onHidden?.(path);
         await entry.drain();
         continue;
       }
@@ -114,7 +117,8 @@ async function* tarEntries(shard: string): AsyncGenerator<TarEntry> {
 
 /**
  * A member's path as text: a pax path is UTF-8 already; a ustar or GNU name is decoded as UTF-8 where its
- * bytes are valid UTF-8, else each byte that is not ASCII becomes `%XX`, so that no two names become one.
+ * bytes are valid UTF-8, else each byte that is not part of a UTF-8 character becomes `%XX` (as the
+ * folder scan names such files), so that no two names become one.
  */
 function memberPath(header: Header): string {
   const pax = header.pax as { path?: string } | null | undefined;
@@ -124,8 +128,30 @@ function memberPath(header: Header): string {
     try {
       path = utf8.decode(bytes);
     } catch {
-      path = Array.from(bytes, (byte) => (byte < 0x80 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+      path = escapeStrayBytes(bytes);
     }
   }
   return path.replace(/^(\.\/)+/, '');
+}
+
+function escapeStrayBytes(bytes: Uint8Array): string {
+  let name = '';
+  for (let i = 0; i < bytes.length; ) {
+    let taken = 0;
+    // The longest valid UTF-8 character starting here (1 to 4 bytes), else one stray byte.
+    for (let n = 1; n <= 4 && i + n <= bytes.length && taken === 0; n++) {
+      try {
+        name += utf8.decode(bytes.subarray(i, i + n));
+        taken = n;
+      } catch {
+        // not a whole character yet
+      }
+    }
+    if (taken === 0) {
+      name += `%${bytes[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
+      taken = 1;
+    }
+    i += taken;
+  }
+  return name;
 }

@@ -12,25 +12,32 @@ const IMAGE = new Set<string>(WEBDATASET_IMAGE_EXTENSIONS);
 const MAX_CLASSES = 1_000_000;
 const KNOWN = new Set<string>([...WEBDATASET_IMAGE_EXTENSIONS, 'cls', 'json']);
 
-/** One sample of a WebDataset as the conversion takes it: the image's bytes, or why it has none. */
+/**
+ * One sample of a WebDataset as the conversion takes it (the fields of a folder's InputFile, plus the
+ * image's bytes): the image, or why the group is no sample.
+ */
 export interface WebDatasetInput {
   /** `<shard>#<key>`: where the sample is, for messages. */
   path: string;
   /** The store name: the key with the image member's extension (`train/img_7.jpg`). */
   name: string;
   label: number | null;
-  /** The image member's bytes (null for a reject). */
-  bytes: Uint8Array | null;
-  /** The `.json` member, parsed (undefined when there is none). */
-  meta: unknown;
+  /** The image member's bytes (absent for a reject). */
+  bytes?: Uint8Array;
+  /** The `.json` member, parsed (absent when there is none). */
+  meta?: unknown;
   /** Why this group is not a sample (no image, two images, an unknown member, malformed .cls/.json). */
-  reject: string | null;
+  reject?: string;
 }
 
 /** What WebDataset shards hold, like a FolderScan: counted and fingerprinted by one streaming pass. */
 export interface WebDatasetScan {
   layout: 'webdataset';
   shards: string[];
+  /** Multi-label WebDatasets are not read (one .cls per sample). */
+  multiLabel: false;
+  /** Hidden members (a file name starting with `.`) left out, as a folder scan leaves hidden files out. */
+  hidden: number;
   /** From `classes.txt` beside the first shard; else the `.cls` values (integers 0..max, or the sorted names). */
   labelNames: string[] | null;
   /** Samples (groups of members), rejects included. */
@@ -52,7 +59,9 @@ export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> 
   const names = new Set<string>();
   let allIntegers = true;
   let maxInteger = -1;
-  for await (const group of readWebDataset(shards, { keep: (ext) => ext === 'cls' })) {
+  let hidden = 0;
+  const onHidden = () => void hidden++;
+  for await (const group of readWebDataset(shards, { keep: (ext) => ext === 'cls', onHidden })) {
     hash.update(sampleName(group)).update('\0');
     count++;
     const cls = group.members.find((member) => member.ext === 'cls')?.data;
@@ -75,6 +84,8 @@ export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> 
   return {
     layout: 'webdataset',
     shards,
+    multiLabel: false,
+    hidden,
     labelNames,
     count,
     digest: hash.digest('hex'),
@@ -87,7 +98,7 @@ export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> 
 }
 
 function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Map<string, number> | null): WebDatasetInput {
-  const input: WebDatasetInput = { path: `${group.shard}#${group.key}`, name: sampleName(group), label: null, bytes: null, meta: undefined, reject: null };
+  const input: WebDatasetInput = { path: `${group.shard}#${group.key}`, name: sampleName(group), label: null };
   const where = ` (in ${basename(group.shard)})`;
   const images = group.members.filter((member) => IMAGE.has(member.ext));
   const unknown = group.members.filter((member) => !KNOWN.has(member.ext));
@@ -125,8 +136,10 @@ function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Ma
       }
     }
   }
-  if (reason !== null) input.reject = reason + where;
-  else input.bytes = images[0]!.data;
+  if (reason !== null) {
+    input.reject = reason + where;
+    delete input.meta;
+  } else input.bytes = images[0]!.data!;
   return input;
 }
 

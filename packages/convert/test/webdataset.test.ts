@@ -3,16 +3,18 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
-import { InputError } from '@imgstore/core';
-import { readWebDataset, resolveWebDatasetShards, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
-import { makeImage, makeTempDir } from '../../../tools/test-support/index.js';
+import { InputError, InvalidOptionError } from '@imgstore/core';
+import { convertFolder, exportStore, readWebDataset, resolveWebDatasetShards, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
+import { decodeImage } from '@imgstore/image';
+import { openStore } from '@imgstore/store';
+import { makeImage, makeTempDir, samplesDir } from '../../../tools/test-support/index.js';
 
 const tmp = makeTempDir('imgstore-wds-');
 afterAll(tmp.cleanup);
 
-/** Sets one byte of the name in the ustar header at `offset` and fixes the header's checksum. */
-function setUstarNameByte(tar: Buffer, offset: number, index: number, byte: number): void {
-  tar[offset + index] = byte;
+/** Sets bytes of the name in the ustar header at `offset` and fixes the header's checksum. */
+function setUstarNameBytes(tar: Buffer, offset: number, index: number, bytes: number[]): void {
+  tar.set(bytes, offset + index);
   tar.fill(0x20, offset + 148, offset + 156);
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += tar[offset + i]!;
@@ -115,18 +117,18 @@ describe('readWebDataset', () => {
 
   it('names that are not UTF-8 keep their bytes (as %XX), so two such samples stay two', async () => {
     const shard = await writeTar(join(tmp.dir, 'bytes.tar'), [
-      { name: 'f_.jpg', data: '1' },
+      { name: 'f___.jpg', data: '1' },
       { name: 'f_.jpg', data: '2' },
       { name: 'caf\u00e9-\u732b.jpg', data: '3' }, // UTF-8 (written as a pax header)
     ]);
-    // The plain ustar names get raw bytes that are not UTF-8: f\xff.jpg and f\xfe.jpg.
+    // The plain ustar names get raw bytes that are not UTF-8: f\xff\xc3\xa9.jpg (a stray byte, then é) and f\xfe.jpg.
     const tar = readFileSync(shard);
-    setUstarNameByte(tar, 0, 1, 0xff);
-    setUstarNameByte(tar, 1024, 1, 0xfe);
+    setUstarNameBytes(tar, 0, 1, [0xff, 0xc3, 0xa9]);
+    setUstarNameBytes(tar, 1024, 1, [0xfe]);
     writeFileSync(shard, tar);
     const keys = [];
     for await (const group of readWebDataset([shard])) keys.push(group.key);
-    expect(keys).toEqual(['f%FF', 'f%FE', 'caf\u00e9-\u732b']);
+    expect(keys).toEqual(['f%FF\u00e9', 'f%FE', 'caf\u00e9-\u732b']);
   });
 
   it('a truncated shard: InputError naming it', async () => {
@@ -157,8 +159,8 @@ describe('scanWebDataset', () => {
     expect([scan.layout, scan.count, scan.labelNames]).toEqual(['webdataset', 2, ['0', '1', '2']]);
     const inputs = await collect(scan);
     expect(inputs.map((i) => [i.name, i.label, i.meta, i.reject])).toEqual([
-      ['k1.jpg', 2, { caption: 'a cat', boxes: [[1, 2, 3, 4]] }, null],
-      ['k2.png', null, undefined, null],
+      ['k1.jpg', 2, { caption: 'a cat', boxes: [[1, 2, 3, 4]] }, undefined],
+      ['k2.png', null, undefined, undefined],
     ]);
     expect(Buffer.from(inputs[0]!.bytes!).equals(jpg)).toBe(true);
     expect(Buffer.from(inputs[1]!.bytes!).equals(png)).toBe(true);
@@ -189,7 +191,7 @@ describe('scanWebDataset', () => {
     const named = await scanWebDataset([ints]);
     expect(named.labelNames).toEqual(['dog', 'cat']);
     expect((await collect(named)).map((i) => [i.label, i.reject])).toEqual([
-      [1, null],
+      [1, undefined],
       [null, '.cls 2 is not a class index of classes.txt (0 to 1) (in s.tar)'],
     ]);
   });
@@ -212,14 +214,56 @@ describe('scanWebDataset', () => {
     ]);
     const scan = await scanWebDataset([shard]);
     expect(scan.count).toBe(6);
-    const rejects = (await collect(scan)).map((i) => [i.name, i.reject, i.bytes === null]);
+    const rejects = (await collect(scan)).map((i) => [i.name, i.reject, i.bytes === undefined]);
     expect(rejects).toEqual([
       ['none.cls', 'no image member (.jpg, .jpeg, .png or .webp) among .cls (in s.tar)', true],
       ['two.jpg', 'more than one image member (.jpg, .png); imgstore stores one image per sample (in s.tar)', true],
       ['txt.jpg', 'unsupported member .txt: a sample is one image (.jpg/.jpeg/.png/.webp), a .cls label and a .json metadata member (in s.tar)', true],
       ['json.jpg', expect.stringMatching(/^\.json is not valid JSON: .+ \(in s\.tar\)$/), true],
       ['cls.jpg', '.cls is not a label (expected one integer or one class name, UTF-8, on one line) (in s.tar)', true],
-      ['ok.jpg', null, false],
+      ['ok.jpg', undefined, false],
     ]);
+  });
+});
+
+describe('exportStore, format webdataset', () => {
+  it('writes shards of at most shardSamples samples: PNG pixels, .cls labels and classes.txt as in the store', async () => {
+    const store = join(tmp.dir, 'export-src.lmdb');
+    await convertFolder({ input: samplesDir, output: store, width: 24, height: 16, threads: 1 });
+    const dir = join(tmp.dir, 'export-wds');
+    const summary = await exportStore(store, dir, { format: 'webdataset', shardSamples: 10 });
+    expect(summary.written).toBe(29);
+    expect(summary.shards).toEqual([0, 1, 2].map((i) => join(dir, `shard-00000${i}.tar`)));
+    expect(summary.pattern).toBe(join(dir, 'shard-{000000..000002}.tar'));
+    expect(resolveWebDatasetShards(summary.pattern!)).toEqual(summary.shards);
+    expect(readFileSync(join(dir, 'classes.txt'), 'utf8')).toBe('animals\nlandscapes\nobjects\nsky\n');
+
+    const scan = await scanWebDataset(summary.shards!);
+    const reader = openStore(store);
+    try {
+      expect([scan.count, scan.labelNames]).toEqual([29, reader.header.labelNames]);
+      let index = 0;
+      for await (const input of scan.files()) {
+        const sample = reader.get(index++);
+        expect([input.name, input.label, input.reject]).toEqual([sample.name.replace(/\.[^.]+$/, '.png'), sample.label, undefined]);
+        const image = await decodeImage(Buffer.from(input.bytes!), { originalSize: true });
+        expect(Buffer.from(image.data).equals(Buffer.from(sample.data))).toBe(true);
+      }
+      expect(index).toBe(29);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('shardBytes closes a shard before it would grow past the bound; options only with webdataset', async () => {
+    const store = join(tmp.dir, 'export-src.lmdb');
+    const dir = join(tmp.dir, 'export-bytes');
+    // One 24x16 PNG with its headers is a few KB: a 4 KB bound gives a shard per sample.
+    const summary = await exportStore(store, dir, { format: 'webdataset', shardBytes: 4096 });
+    expect(summary.shards!.length).toBeGreaterThan(10);
+    expect((await scanWebDataset(summary.shards!)).count).toBe(29);
+    await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(InvalidOptionError);
+    await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(/shardSamples/);
+    await expect(exportStore(store, join(tmp.dir, 'x'), { format: 'webdataset', shardSample: 5 } as never)).rejects.toThrow(/shardSample/);
   });
 });
