@@ -59,6 +59,14 @@ def check_header(path, header, entries):
         raise bad("labelNames", "a list of strings, or nil")
 
 
+def header_count(raw):
+    try:
+        count = msgpack.unpackb(bytes(raw), raw=False)["count"]
+    except Exception:
+        return None
+    return count if type(count) is int else None
+
+
 class ImgStore:
     def __init__(self, path):
         self.path = path
@@ -70,6 +78,9 @@ class ImgStore:
             raw = txn.get(b"header", db=self.meta)
             crc = txn.get(b"header-crc32", db=self.meta)  # absent in stores written before it
             entries = txn.stat(self.records)["entries"]
+            # An append under way (or killed) owns the records past the header's count: read the store as it was.
+            if txn.get(b"append", db=self.meta) is not None and header_count(raw) is not None:
+                entries = min(entries, header_count(raw))
         if raw is None:
             raise StoreError(f"{path} has no header: its conversion did not finish")
         try:

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import {
   DecodeFailedError,
+  InputError,
   InterruptedError,
   StoreFormatError,
   expectBoolean,
@@ -14,13 +15,15 @@ import {
 import { DecodePool, checkDecodeOptions, type CheckedDecodeOptions, type Channels, type Fit, type RawImage } from '@imgstore/image';
 import { DEFAULT_CODEC_ID, defaultCodecs } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
-import { scanFolder, type InputFile } from './scan-folder.js';
+import type { InputFile } from './scan-folder.js';
+import { decodeInput, inputFields, scanInputs, type InputSourceOptions } from './input-source.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
 import { registerBuiltInCodecs } from './load-codec.js';
+import { createJpegCodec } from '@imgstore/codec-jpeg';
 import { version } from '../package.json';
 
-export interface ConvertFolderOptions {
-  /** Folder of images: class subfolders (labels) or any other layout (no labels). */
+export interface ConvertFolderOptions extends InputSourceOptions {
+  /** Folder of images: class subfolders (labels) or any other layout (no labels; or labels from `labels`). */
   input: string;
   /** Store folder to create. */
   output: string;
@@ -61,6 +64,13 @@ export interface ConvertFolderOptions {
    */
   resume?: boolean;
   /**
+   * Add the folder's images to the finished store `output`, after its last record (see StoreWriter's
+   * `append`). Size, fit, channels and codec default to the store's (a different one is refused); images
+   * whose name the store already holds are skipped and counted (`skipped`); new label names are added
+   * after the store's. With `resume`, an interrupted append is continued. Default false.
+   */
+  append?: boolean;
+  /**
    * Convert only shard `index` of `count` of the folder's sorted inputs (contiguous, balanced ranges;
    * see shardRange). Every shard gets the whole folder's label names. Default: the whole folder.
    */
@@ -79,6 +89,8 @@ export interface ConvertProgress {
 }
 
 export interface ConvertSummary {
+  /** Append: inputs not converted because the store already held a record of that name. */
+  skipped?: number;
   /** Inputs that an earlier, interrupted run had already handled (0 for a fresh conversion). */
   resumedAt: number;
   /** True when `resume` found the store already complete and did nothing. */
@@ -108,9 +120,13 @@ const KNOWN = [
   'limitInputPixels',
   'channels',
   'resume',
+  'append',
   'shard',
   'signal',
   'onProgress',
+  'labels',
+  'meta',
+  'strict',
 ];
 
 type Decoded = { file: InputFile; image: RawImage } | { file: InputFile; reason: string };
@@ -119,9 +135,12 @@ type Decoded = { file: InputFile; image: RawImage } | { file: InputFile; reason:
  * Converts a folder into a store: files in sorted order, several decoded at once, records written in
  * input order (so the result does not depend on concurrency), bad inputs listed and never stored.
  */
-export async function convertFolder(options: ConvertFolderOptions): Promise<ConvertSummary> {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
-  expectKnownKeys('', options, KNOWN);
+export async function convertFolder(givenOptions: ConvertFolderOptions): Promise<ConvertSummary> {
+  if (typeof givenOptions !== 'object' || givenOptions === null) throw invalidOption('options', 'object', givenOptions);
+  expectKnownKeys('', givenOptions, KNOWN);
+  const append = expectBoolean('append', givenOptions.append ?? false);
+  const target = append ? readAppendTarget(givenOptions) : null;
+  const options = target ? { ...givenOptions, ...target.defaults } : givenOptions;
   const variable = options.shorterSide !== undefined || options.originalSize === true;
   if (variable && (options.width !== undefined || options.height !== undefined)) {
     throw invalidOption('width', 'no width or height with shorterSide or originalSize', options.width ?? options.height);
@@ -143,7 +162,7 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
   // The decode threads start loading now, while the folder is scanned and the store opened.
   const pool = new DecodePool({ threads });
   try {
-    return await convertWithPool(options, pool, { decodeOptions, variable, concurrency, overwrite, resume });
+    return await convertWithPool(options, pool, { decodeOptions, variable, concurrency, overwrite, resume, target });
   } finally {
     await pool.close();
   }
@@ -152,16 +171,26 @@ export async function convertFolder(options: ConvertFolderOptions): Promise<Conv
 async function convertWithPool(
   options: ConvertFolderOptions,
   pool: DecodePool,
-  checked: { decodeOptions: CheckedDecodeOptions; variable: boolean; concurrency: number; overwrite: boolean; resume: boolean },
+  checked: {
+    decodeOptions: CheckedDecodeOptions;
+    variable: boolean;
+    concurrency: number;
+    overwrite: boolean;
+    resume: boolean;
+    target: AppendTarget | null;
+  },
 ): Promise<ConvertSummary> {
-  const { decodeOptions, variable, concurrency, overwrite, resume } = checked;
+  const { decodeOptions, variable, concurrency, overwrite, resume, target } = checked;
   const { signal } = options;
   const started = performance.now();
 
-  const scan = scanFolder(options.input);
+  const scan = scanInputs(options);
   const shard = options.shard === undefined ? null : checkShardSpec(options.shard);
   const range = shard ? shardRange(scan.count, shard) : { first: 0, inputs: scan.count };
-  if (resume) {
+  // Append: the store's label names first, then the folder's new ones; folder label i is store label toStore[i].
+  const labelNames = target ? mergeLabelNames(options.input, options.output, target.header.labelNames, scan.labelNames) : scan.labelNames;
+  const toStore = target && scan.labelNames ? scan.labelNames.map((name) => labelNames!.indexOf(name)) : null;
+  if (resume && !target) {
     const complete = completeStoreSummary(options.output, range.inputs);
     if (complete) return complete;
   }
@@ -173,15 +202,18 @@ async function convertWithPool(
     // Variable size: each record keeps its own height and width, bounded by the pixel limit.
     shape: [decodeOptions.height, decodeOptions.width, decodeOptions.channels],
     ...(variable ? { maxSampleBytes: decodeOptions.limitInputPixels * decodeOptions.channels } : {}),
-    labelNames: scan.labelNames,
+    labelNames,
+    ...(scan.multiLabel ? { multiLabel: true } : {}),
     overwrite,
     resume,
+    append: target !== null,
     // Everything that decides the records: a resume with other inputs or settings is refused.
     jobId:
       `inputs=${scan.count}:${scan.digest.slice(0, 16)} fit=${decodeOptions.fit} maxPixels=${decodeOptions.limitInputPixels}` +
       (decodeOptions.channels === 3 ? '' : ` channels=${decodeOptions.channels}`) +
       (sizeLabel ? ` size=${sizeLabel}` : '') +
       (shard ? ` shard=${shard.index}/${shard.count}` : '') +
+      (target ? ` append-to=${target.header.count}` : '') +
       // The codec's description carries its encoding settings (a JPEG quality) that its id does not.
       ` codec=${JSON.stringify(codec.description)}`,
     codec,
@@ -195,13 +227,15 @@ async function convertWithPool(
         channels: decodeOptions.channels,
         codec: codec.description,
         layout: scan.layout,
+        ...(options.labels === undefined ? {} : { labels: typeof options.labels === 'string' ? options.labels : options.labels.file }),
+        ...(options.meta === undefined ? {} : { meta: typeof options.meta === 'string' ? options.meta : options.meta.file }),
         ...(shard ? { shard: { ...shard, firstInput: range.first, inputs: range.inputs, folderInputs: scan.count } } : {}),
       },
     },
   });
 
   const decode = (file: InputFile): Promise<Decoded> =>
-    pool.decode(file.path, decodeOptions).then(
+    decodeInput(pool, file, decodeOptions).then(
       (image) => ({ file, image }),
       (error: unknown) => {
         // A bad input is a reject; anything else (a bug, a bad option) stops the conversion.
@@ -216,14 +250,17 @@ async function convertWithPool(
   // Inputs of earlier shards, and those an earlier run committed, are skipped by name order alone.
   for (let i = 0; i < range.first + resumedAt; i++) files.next();
   // A window of decodes in flight, consumed in input order: deterministic output, bounded memory.
-  const inFlight: Promise<Decoded>[] = [];
+  const inFlight: Promise<Decoded | null>[] = [];
+  const base = writer.base;
+  let skipped = 0;
   let toStart = total - resumedAt; // a shard stops at the end of its range, not of the folder
   const refill = () => {
     while (inFlight.length < concurrency && toStart > 0) {
       const next = files.next();
       if (next.done) return;
       toStart--;
-      const decoded = decode(next.value);
+      // A name the store already holds is not decoded again (null: skipped).
+      const decoded = target?.names.has(next.value.name) ? Promise.resolve(null) : decode(next.value);
       decoded.catch(() => undefined); // awaited in order below; a failure ahead of its turn is not "unhandled"
       inFlight.push(decoded);
     }
@@ -239,11 +276,14 @@ async function convertWithPool(
       const result = await inFlight.shift()!;
       // Set before appending: a commit inside append() must count this input as handled.
       writer.position = done;
-      if ('image' in result) {
+      if (result === null) {
+        skipped++;
+      } else if ('image' in result) {
         const { image, file } = result;
         await writer.append({
           name: file.name,
-          label: file.label,
+          ...inputFields(file),
+          label: toStore && typeof file.label === 'number' ? toStore[file.label]! : file.label,
           shape: [image.height, image.width, image.channels],
           dtype: 'uint8',
           data: image.data,
@@ -251,7 +291,7 @@ async function convertWithPool(
       } else {
         await writer.reject(result.file.name, result.reason);
       }
-      options.onProgress?.({ done, total, stored: writer.count, rejected: writer.rejected });
+      options.onProgress?.({ done, total, stored: writer.count - base.records, rejected: writer.rejected - base.rejected });
     }
   } catch (error) {
     // Commit what is complete (the checkpoint says how far), leave the store resumable, then report.
@@ -260,8 +300,14 @@ async function convertWithPool(
   }
   const header = await writer.finish();
   const store = openStore(options.output);
-  const rejects = store.rejects(); // this run's and any earlier run's
+  // this run's and any earlier run's; an append reports its own
+  const rejects = store.rejects().slice(base.rejected);
   await store.close();
+  if (target) {
+    // Over the whole append, also the part an interrupted run did: what was neither stored nor rejected.
+    const stored = header.count - base.records;
+    return { read: total, stored, skipped: total - stored - rejects.length, rejects, header, seconds: (performance.now() - started) / 1000, resumedAt, alreadyComplete: false };
+  }
   return {
     read: total,
     stored: header.count,
@@ -309,4 +355,71 @@ function completeStoreSummary(output: string, read: number): ConvertSummary | nu
 function stripSource(error: DecodeFailedError): string {
   const prefix = `Cannot decode ${error.source}: `;
   return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+/** The finished store an append adds to: its header, the names it holds, and its settings as defaults. */
+interface AppendTarget {
+  header: StoreHeader;
+  names: Set<string>;
+  defaults: Partial<ConvertFolderOptions>;
+}
+
+/**
+ * Reads the store `options.output` for an append: its conversion settings become the defaults, and an
+ * option given otherwise is refused (the writer checks shape and codec id; fit and codec settings here).
+ */
+function readAppendTarget(options: ConvertFolderOptions): AppendTarget {
+  const { output } = options;
+  if (options.overwrite === true) throw invalidOption('overwrite', 'false with append (an append keeps the store)', true);
+  if (options.shard !== undefined) throw invalidOption('shard', "no shard with append (append to that shard's store)", options.shard);
+  const store = openStore(output); // missing, unfinished or damaged: its typed error says so
+  try {
+    const { header } = store;
+    const settings = (header.provenance.settings ?? {}) as { size?: unknown; fit?: Fit; codec?: unknown };
+    const defaults: Partial<ConvertFolderOptions> = {};
+    const given = options.width !== undefined || options.height !== undefined || options.shorterSide !== undefined || options.originalSize !== undefined;
+    if (!given) {
+      const { size } = settings;
+      if (Array.isArray(size)) [defaults.width, defaults.height] = size as [number, number];
+      else if (size === 'original') defaults.originalSize = true;
+      else if (typeof size === 'string' && /^shorter:\d+$/.test(size)) defaults.shorterSide = Number(size.slice(8));
+      else if (header.shape[0] > 0) [defaults.height, defaults.width] = header.shape;
+      else throw invalidOption('size', `the size store ${output} was converted at (its header does not say: give it)`, undefined);
+    }
+    if (options.fit === undefined) {
+      if (settings.fit !== undefined) defaults.fit = settings.fit;
+    } else if (settings.fit !== undefined && options.fit !== settings.fit) {
+      throw invalidOption('fit', `the fit of store ${output}, '${settings.fit}'`, options.fit);
+    }
+    if (options.channels === undefined) defaults.channels = header.shape[2] as Channels;
+    if (options.limitInputPixels === undefined && header.maxSampleBytes !== undefined) {
+      defaults.limitInputPixels = header.maxSampleBytes / header.shape[2];
+    }
+    if (options.codec === undefined) {
+      registerBuiltInCodecs();
+      const quality = header.codec === 'jpeg' && typeof settings.codec === 'string' ? /quality (\d+)/.exec(settings.codec) : null;
+      defaults.codec = quality ? createJpegCodec({ quality: Number(quality[1]) }) : defaultCodecs.get(header.codec);
+    } else if (typeof options.codec === 'object' && typeof settings.codec === 'string' && options.codec.description !== settings.codec) {
+      throw invalidOption('codec', `the codec store ${output} was written with (${settings.codec})`, options.codec.description);
+    }
+    // Names are read record by record (decoding each): the price of skipping what the store holds.
+    const names = new Set<string>();
+    for (let i = 0; i < header.count; i++) names.add(store.get(i).name);
+    return { header, names, defaults };
+  } finally {
+    void store.close();
+  }
+}
+
+/** The store's label names, then the folder's names it does not have (in the folder's order). */
+function mergeLabelNames(input: string, output: string, stored: string[] | null, found: string[] | null): string[] | null {
+  if ((stored === null) !== (found === null)) {
+    throw new InputError(
+      input,
+      stored === null
+        ? `Store ${output} is unlabeled but folder ${input} has labels (${found!.slice(0, 3).join(', ')}...); append an unlabeled folder`
+        : `Store ${output} is labeled (${stored.slice(0, 3).join(', ')}...) but folder ${input} has no labels; append a folder of class subfolders`,
+    );
+  }
+  return stored === null ? null : [...stored, ...found!.filter((name) => !stored.includes(name))];
 }

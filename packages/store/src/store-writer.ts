@@ -4,6 +4,7 @@ import {
   CHECKPOINT_KEY,
   FORMAT_NAME,
   FORMAT_VERSION,
+  FORMAT_MINOR_VERSION,
   HEADER_KEY,
   HEADER_CRC_KEY,
   ResumeMismatchError,
@@ -32,8 +33,8 @@ import { loadLmdbForWriting } from './load-lmdb.js';
 import { recordKey } from './record-key.js';
 import { sealRecord } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
-import { decodeCheckpoint, type Checkpoint, type WriterSettings } from './writer-state.js';
-import { encodeHeader } from './store-header.js';
+import { APPEND_KEY, decodeCheckpoint, type AppendState, type Checkpoint, type WriterSettings } from './writer-state.js';
+import { decodeHeader, encodeHeader } from './store-header.js';
 import { crc32 } from './crc32.js';
 
 export interface StoreWriterOptions {
@@ -50,6 +51,11 @@ export interface StoreWriterOptions {
   codecs?: CodecRegistry;
   /** Class names by label index, or null for unlabeled data. Default null. */
   labelNames?: string[] | null;
+  /**
+   * Each record lists its labels (`labels`, indices into `labelNames`) and has `label` null: format
+   * 1.1's multi-label store (header `multiLabel`, no `labelCounts`). Default false.
+   */
+  multiLabel?: boolean;
   /** Replace an existing store at the path. Default false: an existing store is an error. */
   overwrite?: boolean;
   /**
@@ -58,6 +64,15 @@ export interface StoreWriterOptions {
    * with the same shape, codec, label names and `jobId`. Default false.
    */
   resume?: boolean;
+  /**
+   * Add records to the finished store at the path, after its last one. Its header stays as it was until
+   * `finish()` rewrites it (in one transaction with the last batch's checkpoint), so readers see the store
+   * as before the append until then, and a kill at any point leaves that store readable. `shape`, `codec`
+   * (and `maxSampleBytes`) must be the store's; `labelNames` the store's names followed by any new ones.
+   * An interrupted append is continued with `resume` (same `jobId`); without it, it is refused.
+   * Default false.
+   */
+  append?: boolean;
   /** Identifies the job (e.g. a digest of the input list), so that a resume refuses another job's store. */
   jobId?: string;
   /** Most records (and rejects) per LMDB write transaction. Default 64. */
@@ -89,8 +104,10 @@ const KNOWN_OPTIONS = [
   'codec',
   'codecs',
   'labelNames',
+  'multiLabel',
   'overwrite',
   'resume',
+  'append',
   'jobId',
   'recordsPerCommit',
   'bytesPerCommit',
@@ -100,7 +117,8 @@ const KNOWN_OPTIONS = [
 /** Files a store folder holds; anything else in the folder means it is not only a store. */
 const STORE_FILES = new Set(['data.mdb', 'lock.mdb', WRITER_LOCK_FILE]);
 
-type Entry = [db: StoreDatabases['records'], key: Buffer, value: Buffer];
+/** A put, or with a null value a delete. */
+type Entry = [db: StoreDatabases['records'], key: Buffer, value: Buffer | null];
 
 /**
  * Writes a store. Records are appended in index order and committed in batches; each commit also
@@ -116,6 +134,7 @@ export class StoreWriter {
   /** The most bytes one record's pixels may take: the shape's size, or the variable-size bound. */
   readonly maxSampleBytes: number;
   readonly labelNames: string[] | null;
+  readonly multiLabel: boolean;
   /** The checkpoint position the store had when it was opened: 0 for a new store. */
   readonly resumedAt: number;
   #dbs: StoreDatabases;
@@ -132,6 +151,8 @@ export class StoreWriter {
   #closed = false;
   #failed: StoreWriteError | null = null;
   #lock: WriterLock;
+  /** Append mode: the store's header before the append, and the append's job id. */
+  #append: { header: StoreHeader; jobId: string | null; base: { records: number; rejected: number } } | null = null;
 
   constructor(path: string, options: StoreWriterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
@@ -155,6 +176,8 @@ export class StoreWriter {
     if (jobId !== null && typeof jobId !== 'string') throw invalidOption('jobId', 'string', jobId);
     const overwrite = expectBoolean('overwrite', options.overwrite ?? false);
     const resume = expectBoolean('resume', options.resume ?? false);
+    const append = expectBoolean('append', options.append ?? false);
+    if (append && overwrite) throw invalidOption('overwrite', 'false with append (an append keeps the store)', overwrite);
     this.#recordsPerCommit = expectPositiveInteger('recordsPerCommit', options.recordsPerCommit ?? 64);
     this.#bytesPerCommit = expectPositiveInteger('bytesPerCommit', options.bytesPerCommit ?? 4 * 1024 * 1024);
     // A codec object is used as given (e.g. a JPEG codec at another quality) and registered only when
@@ -164,7 +187,10 @@ export class StoreWriter {
     this.path = path;
     this.shape = [shape[0], shape[1], shape[2]];
     this.labelNames = labelNames;
-    this.#labelCounts = labelNames ? labelNames.map(() => 0) : null;
+    this.multiLabel = expectBoolean('multiLabel', options.multiLabel ?? false);
+    if (this.multiLabel && labelNames === null) throw invalidOption('labelNames', 'label names with multiLabel', null);
+    // Counts of a multi-label store would not sum to its record count, which readers check.
+    this.#labelCounts = labelNames && !this.multiLabel ? labelNames.map(() => 0) : null;
     this.#provenance = options.provenance ?? {};
     const mapSize = expectPositiveInteger('mapSize', options.mapSize ?? DEFAULT_MAP_SIZE);
     const settings: WriterSettings = {
@@ -177,8 +203,11 @@ export class StoreWriter {
 
     // Where lmdb-js's binary cannot load, fail before any file is created or replaced.
     loadLmdbForWriting(path);
-    const resuming = resume && existsSync(join(path, 'data.mdb'));
-    const replaced = resuming ? [] : prepareStoreFolder(path, overwrite);
+    if (append && !existsSync(join(path, 'data.mdb'))) {
+      throw new StoreFormatError(path, 'missing', `No store at ${path} to append to (convert into it without append first)`);
+    }
+    const resuming = !append && resume && existsSync(join(path, 'data.mdb'));
+    const replaced = resuming || append ? [] : prepareStoreFolder(path, overwrite);
     // Locked before anything is replaced or opened: a live writer's store is never touched.
     this.#lock = acquireWriterLock(path);
     try {
@@ -192,7 +221,8 @@ export class StoreWriter {
         throw new StoreWriteError(path, `Cannot open store ${path} for writing: ${(cause as Error).message}`, { cause });
       }
       try {
-        if (resuming) this.#loadForResume(settings);
+        if (append) this.#loadForAppend(settings, resume);
+        else if (resuming) this.#loadForResume(settings);
         else this.#dbs.env.transactionSync(() => this.#dbs.meta.put(Buffer.from(SETTINGS_KEY), packPlain(settings)));
       } catch (error) {
         void this.#dbs.env.close();
@@ -223,6 +253,11 @@ export class StoreWriter {
     this.#position = expectNonNegativeInteger('position', value);
   }
 
+  /** Append mode: the store's record and reject counts before the append (0 and 0 otherwise). */
+  get base(): { records: number; rejected: number } {
+    return this.#append ? { ...this.#append.base } : { records: 0, rejected: 0 };
+  }
+
   /** Appends a record as the next index and returns that index; commits when a batch is full. */
   async append(record: SampleRecord): Promise<number> {
     this.#assertOpen();
@@ -241,8 +276,12 @@ export class StoreWriter {
       throw invalidOption('record.data', `Uint8Array of ${shapeByteLength(shape)} bytes`, data?.length);
     }
     // Every reader refuses a record whose label the header cannot name: refuse it here, before it is stored.
-    if (this.labelNames === null) {
-      if (record.label !== null) throw invalidOption('record.label', 'null (the store has no label names)', record.label);
+    if (this.labelNames === null || this.multiLabel) {
+      if (record.label !== null) throw invalidOption('record.label', `null (the store has ${this.multiLabel ? 'labels lists' : 'no label names'})`, record.label);
+      const many = record.labels;
+      if (this.multiLabel !== (many !== undefined) || (many && !many.every((n) => Number.isInteger(n) && n >= 0 && n < this.labelNames!.length))) {
+        throw invalidOption('record.labels', this.multiLabel ? `array of integers from 0 to ${this.labelNames!.length - 1}` : 'absent (not a multi-label store)', many);
+      }
     } else if (!(Number.isInteger(record.label) && record.label! >= 0 && record.label! < this.labelNames.length)) {
       throw invalidOption('record.label', `integer from 0 to ${this.labelNames.length - 1}`, record.label);
     }
@@ -275,7 +314,14 @@ export class StoreWriter {
     const batch = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    batch.push([this.#dbs.meta, Buffer.from(CHECKPOINT_KEY), packPlain(checkpoint)]);
+    if (this.#append) {
+      // An append leaves meta/checkpoint (the store's first conversion) alone: its state is meta/append.
+      const { jobId, base } = this.#append;
+      const state: AppendState = { ...checkpoint, jobId, labelNames: this.labelNames, base };
+      batch.push([this.#dbs.meta, Buffer.from(APPEND_KEY), packPlain(state)]);
+    } else {
+      batch.push([this.#dbs.meta, Buffer.from(CHECKPOINT_KEY), packPlain(checkpoint)]);
+    }
     await this.#commit(batch);
   }
 
@@ -288,9 +334,11 @@ export class StoreWriter {
       await this.close(); // releases the writer lock; commits nothing more after a failure
       throw error;
     }
-    const header: StoreHeader = {
+    const header: StoreHeader = this.#append ? this.#appendedHeader(this.#append.header) : {
       format: FORMAT_NAME,
       version: FORMAT_VERSION,
+      minorVersion: FORMAT_MINOR_VERSION,
+      ...(this.multiLabel ? { multiLabel: true } : {}),
       codec: this.codec.id,
       count: this.#count,
       shape: this.shape,
@@ -316,6 +364,8 @@ export class StoreWriter {
       await this.#commit([
         [this.#dbs.meta, Buffer.from(HEADER_KEY), bytes],
         [this.#dbs.meta, Buffer.from(HEADER_CRC_KEY), crc],
+        // The append ends in the same transaction that makes its records part of the store.
+        ...(this.#append ? ([[this.#dbs.meta, Buffer.from(APPEND_KEY), null]] as Entry[]) : []),
       ]);
     } finally {
       await this.close();
@@ -349,7 +399,10 @@ export class StoreWriter {
       // Synchronous: committed (and synced) when it returns, and a failure is a plain throw here, never a
       // rejection left behind by lmdb-js's asynchronous writer. Decoding goes on in sharp's threads.
       this.#dbs.env.transactionSync(() => {
-        for (const [db, key, value] of entries) db.putSync(key, value);
+        for (const [db, key, value] of entries) {
+          if (value === null) db.removeSync(key);
+          else db.putSync(key, value);
+        }
       });
       forgetReaderDatabases(this.path);
     } catch (cause) {
@@ -397,6 +450,109 @@ export class StoreWriter {
     if (this.#labelCounts) this.#labelCounts = checkpoint.labelCounts ?? this.#countLabels(recordCount);
     this.#rejected = rejectCount;
     this.#position = checkpoint.position;
+  }
+
+  /**
+   * Append mode: checks the finished store's header against this writer's settings, then counts from its
+   * end, or, resuming an interrupted append, from that append's state (meta/append).
+   */
+  #loadForAppend(expected: WriterSettings, resume: boolean): void {
+    const { meta, records, rejects } = this.#dbs;
+    const path = this.path;
+    const headerBytes = meta.getBinary(Buffer.from(HEADER_KEY));
+    if (headerBytes === undefined) {
+      if (meta.getBinary(Buffer.from(SETTINGS_KEY)) === undefined) {
+        throw new StoreFormatError(path, 'not-a-store', `${path} is not an imgstore store; cannot append to it`);
+      }
+      throw new StoreFormatError(path, 'incomplete', `Store ${path} is unfinished (its conversion did not finish): resume that conversion (--resume) before appending to it`);
+    }
+    const header = decodeHeader(path, headerBytes);
+    const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
+    if (differs(header.shape, expected.shape)) throw invalidOption('shape', `the shape of store ${path}, ${JSON.stringify(header.shape)}`, expected.shape);
+    if (header.codec !== expected.codec) throw invalidOption('codec', `the codec of store ${path}, '${header.codec}'`, expected.codec);
+    if (header.maxSampleBytes !== expected.maxSampleBytes) {
+      throw invalidOption('maxSampleBytes', `the maxSampleBytes of store ${path}, ${header.maxSampleBytes}`, expected.maxSampleBytes);
+    }
+    const names = expected.labelNames;
+    if (header.labelNames === null ? names !== null : names === null || differs(names.slice(0, header.labelNames.length), header.labelNames)) {
+      throw invalidOption(
+        'labelNames',
+        header.labelNames === null ? `null (store ${path} is unlabeled)` : `the label names of store ${path} (${JSON.stringify(header.labelNames)}) followed by any new ones`,
+        names,
+      );
+    }
+    const recordCount = records.getKeysCount();
+    const rejectCount = rejects.getKeysCount();
+    const stateBytes = meta.getBinary(Buffer.from(APPEND_KEY));
+    if (stateBytes !== undefined) {
+      const state = unpackPlain(stateBytes) as AppendState;
+      if (!resume) {
+        throw new ResumeMismatchError(
+          path,
+          `An append into ${path} was interrupted after ${state.records - state.base.records} records; ` +
+            'finish it first: the same command with --resume',
+        );
+      }
+      for (const key of ['jobId', 'labelNames'] as const) {
+        if (differs(state[key], expected[key])) {
+          throw new ResumeMismatchError(
+            path,
+            `Cannot resume the append into ${path}: it was started with ${key} ${JSON.stringify(state[key])}, not ${JSON.stringify(expected[key])}` +
+              (key === 'jobId' ? ' (the inputs or settings changed since)' : ''),
+          );
+        }
+      }
+      if (recordCount !== state.records || rejectCount !== state.rejected) {
+        throw new StoreFormatError(
+          path,
+          'damaged',
+          `Cannot resume the append into ${path}: its state counts ${state.records} records and ${state.rejected} rejects but the store holds ${recordCount} and ${rejectCount}`,
+        );
+      }
+      this.#append = { header, jobId: expected.jobId, base: state.base };
+      this.#count = state.records;
+      this.#rejected = state.rejected;
+      this.#position = state.position;
+      if (this.#labelCounts) this.#labelCounts = state.labelCounts ?? this.#countLabels(state.records);
+      return;
+    }
+    if (recordCount !== header.count || rejectCount !== header.rejected) {
+      throw new StoreFormatError(
+        path,
+        'damaged',
+        `Cannot append to ${path}: its header counts ${header.count} records and ${header.rejected} rejects but it holds ${recordCount} and ${rejectCount} (imgstore verify ${path})`,
+      );
+    }
+    this.#append = { header, jobId: expected.jobId, base: { records: header.count, rejected: header.rejected } };
+    this.#count = header.count;
+    this.#rejected = header.rejected;
+    if (this.#labelCounts) {
+      const counts = header.labelCounts ?? this.#countLabels(header.count);
+      this.#labelCounts = this.#labelCounts.map((_, i) => counts[i] ?? 0);
+    }
+  }
+
+  /** The store's header before the append, with the counts and label names after it. */
+  #appendedHeader(before: StoreHeader): StoreHeader {
+    const { base } = this.#append!;
+    const { labelCounts: _old, ...rest } = before;
+    const added = { records: this.#count - base.records, rejected: this.#rejected - base.rejected };
+    const provenance = before.provenance as StoreProvenance & { appends?: unknown[] };
+    return {
+      ...rest,
+      count: this.#count,
+      labelNames: this.labelNames,
+      rejected: this.#rejected,
+      ...(this.#labelCounts ? { labelCounts: this.#labelCounts } : {}),
+      // Informative: when and from where records were added (readers ignore unknown provenance fields).
+      provenance: {
+        ...provenance,
+        appends: [
+          ...(Array.isArray(provenance.appends) ? provenance.appends : []),
+          { ...(this.#provenance.source === undefined ? {} : { source: this.#provenance.source }), at: new Date().toISOString(), ...added },
+        ],
+      } as StoreProvenance,
+    };
   }
 
   #countLabels(records: number): number[] {

@@ -20,6 +20,23 @@ export interface Checkpoint {
   labelCounts?: number[];
 }
 
+/**
+ * `meta/append`: present only while an append into a finished store is under way (committed with the
+ * append's first batch, deleted in the transaction that rewrites the header). Records and rejects past
+ * the header's counts are then that append's, not damage; readers read the store the header describes.
+ */
+export const APPEND_KEY = 'append';
+
+/** What `meta/append` holds: the append's settings and its checkpoint, committed with every batch. */
+export interface AppendState extends Checkpoint {
+  /** Identifies the append job (its inputs and settings): a resume of another job is refused. */
+  jobId: string | null;
+  /** The label names after the append: the store's, then the new ones. */
+  labelNames: string[] | null;
+  /** The header's counts before the append. */
+  base: { records: number; rejected: number };
+}
+
 export const EMPTY_CHECKPOINT: Checkpoint = { position: 0, records: 0, rejected: 0 };
 
 export function decodeCheckpoint(bytes: Uint8Array | undefined): Checkpoint {

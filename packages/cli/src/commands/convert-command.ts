@@ -3,7 +3,7 @@ import { CHANNELS, FITS, type Channels, type Fit } from '@imgstore/image';
 import { DEFAULT_JPEG_QUALITY } from '@imgstore/codec-jpeg';
 import { defaultCodecs, DEFAULT_CODEC_ID } from '@imgstore/codec';
 import { shardStoreName } from '@imgstore/store';
-import { adviseCodecs, convertFolder, resolveWriteCodec } from '@imgstore/convert';
+import { adviseCodecs, convertFolder, resolveWriteCodec, type ConvertFolderOptions } from '@imgstore/convert';
 import { resolveShard, storeSizeBytes } from '@imgstore/convert/internal';
 import { printCodecAdvice } from '../print-codec-advice.js';
 import { parseSize } from '../parse-size.js';
@@ -51,10 +51,16 @@ interface ConvertFlags {
   strict: boolean;
   quiet: boolean;
   resume: boolean;
+  append: boolean;
   progressInterval: number;
   shardIndex?: number;
   shardCount?: number;
   channels: string;
+  labels?: string;
+  meta?: string;
+  pathColumn?: string;
+  labelColumn?: string;
+  labelSeparator?: string;
 }
 
 /** The command line to finish an interrupted run: the same arguments, with --resume. */
@@ -86,6 +92,33 @@ function abortOnSignals(): { signal: AbortSignal; exitCode: () => number; dispos
   };
 }
 
+/** --labels, --meta and their column options as convertFolder's `labels`, `meta` and `strict`. */
+function labelOptions(flags: ConvertFlags): Pick<ConvertFolderOptions, 'labels' | 'meta' | 'strict'> {
+  const pathColumn = flags.pathColumn === undefined ? {} : { pathColumn: flags.pathColumn };
+  if (flags.labels === undefined && flags.meta === undefined) {
+    for (const [flag, value] of [['--path-column', flags.pathColumn], ['--label-column', flags.labelColumn], ['--label-separator', flags.labelSeparator]] as const) {
+      if (value !== undefined) throw new InvalidOptionError(flag, `${flag} applies to --labels or --meta, and neither was given`);
+    }
+  }
+  if (flags.labels === undefined && (flags.labelColumn !== undefined || flags.labelSeparator !== undefined)) {
+    throw new InvalidOptionError(flags.labelColumn !== undefined ? '--label-column' : '--label-separator', 'this option applies to --labels, which was not given');
+  }
+  return {
+    ...(flags.labels === undefined
+      ? {}
+      : {
+          labels: {
+            file: flags.labels,
+            ...pathColumn,
+            ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+            ...(flags.labelSeparator === undefined ? {} : { labelSeparator: flags.labelSeparator }),
+          },
+        }),
+    ...(flags.meta === undefined ? {} : { meta: { file: flags.meta, ...pathColumn } }),
+    ...(flags.strict && (flags.labels !== undefined || flags.meta !== undefined) ? { strict: true } : {}),
+  };
+}
+
 export function convertCommand(): Command {
   return new Command('convert')
     .description("Convert a folder of images into a store of decoded samples (fixed size by default)")
@@ -98,10 +131,16 @@ export function convertCommand(): Command {
     .addOption(new Option('--channels <n>', 'stored channels: 3 RGB, 1 grey, 4 RGBA').choices(CHANNELS.map(String)).default('3'))
     .addOption(new Option('--overwrite', 'replace an existing store at <store>').default(false).conflicts('resume'))
     .option('--resume', 'finish an interrupted conversion into <store> (same folder and options); committed inputs are not decoded again', false)
+    .addOption(new Option('--append', 'add the folder to the finished store <store> (its size, fit, channels and codec); names it holds are skipped; with --resume, finish an interrupted append').default(false).conflicts(['overwrite', 'shardCount']))
     .option('-j, --concurrency <n>', 'images decoded or waiting to be written at once (default: 16 per thread, fewer for large images)', positiveInt('--concurrency'))
     .option('--threads <n>', 'worker threads that read and decode inputs (default: CPU count)', positiveInt('--threads'))
     .option('--max-pixels <n>', 'reject inputs with more pixels than this, before decoding (default 268402689)', positiveInt('--max-pixels'))
-    .option('--strict', 'exit non-zero if any input was rejected', false)
+    .option('--strict', 'exit non-zero if any input was rejected; with --labels or --meta, a row without a file, a file without a row, a path listed twice or a row without a label stops the conversion before it starts', false)
+    .option('--labels <file>', 'labels from a .csv or .jsonl file (a path column relative to <folder> and a label column: names, integers or lists) instead of the folder layout; other columns become metadata')
+    .option('--meta <file>', 'per-sample metadata (any JSON value) from a .jsonl or .csv file with a path column: every other key is stored with the sample')
+    .option('--path-column <name>', 'column of --labels/--meta holding the image path (default: path, file, filename, image or name)')
+    .option('--label-column <name>', 'column of --labels holding the label (default: label, labels, class or category)')
+    .option('--label-separator <sep>', "multi-label CSV: a label cell lists labels separated by this (e.g. ' ' or '|')")
     .option('--shard-count <n>', 'convert one of n shards of the sorted inputs; <store> is then the dataset folder of all shards', positiveInt('--shard-count'))
     .option('--shard-index <i>', 'which shard (0-based); default JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', positiveOrZeroInt('--shard-index'))
     .option('--advise', 'convert a sample of <folder> with each built-in codec and compare size, read speed and loss; writes no store', false)
@@ -121,14 +160,19 @@ size; the DataLoader then needs augment: { crop: [h, w] } to batch them.
 Examples:
   imgstore convert ./images ./train.lmdb
   imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite
+  imgstore convert ./val ./val.lmdb --labels val.csv                         # labels (and metadata) from a file
+  imgstore convert ./photos ./coco.lmdb --labels tags.jsonl --meta boxes.jsonl
   imgstore convert ./images ./small.lmdb --codec jpeg --quality 90          # ~10x smaller, lossy
   imgstore convert ./images ./train.lmdb --size shorter:256                 # aspect ratio kept
   imgstore convert ./images ./custom.lmdb --codec ./my-codec.mjs             # a codec of your own
   imgstore convert --advise ./images                                        # compare codecs first
   imgstore convert ./images ./train-shards --shard-count 8 --shard-index 3   # one task of 8
-  imgstore manifest ./train-shards                                          # once all 8 are done`,
+  imgstore manifest ./train-shards                                          # once all 8 are done
+  imgstore convert ./new-images ./train.lmdb --append                       # add images to a store`,
     )
-    .action(async (folder: string, output: string | undefined, flags: ConvertFlags) => {
+    .action(async (folder: string, output: string | undefined, flags: ConvertFlags, command: Command) => {
+      // --append takes the store's settings: only options given on the command line are passed (and checked).
+      const given = (name: keyof ConvertFlags) => !flags.append || command.getOptionValueSource(name) !== 'default';
       const size = parseSize(flags.size);
       if (flags.advise) {
         if (output !== undefined) throw new InvalidOptionError('--advise', '--advise writes no store: give only the folder');
@@ -139,7 +183,7 @@ Examples:
         return;
       }
       if (output === undefined) throw new InvalidOptionError('store', 'missing argument <store>: the store folder to create (or use --advise)');
-      const codec = await resolveWriteCodec(flags.codec, flags.quality);
+      const codec = given('codec') || flags.quality !== undefined ? await resolveWriteCodec(flags.codec, flags.quality) : undefined;
       const shard = resolveShard(flags);
       // Sharded: every task writes its own store inside the dataset folder; `imgstore manifest` joins them.
       const store = shard ? join(output, shardStoreName(shard.index, shard.count)) : output;
@@ -151,17 +195,19 @@ Examples:
       const summary = await convertFolder({
         input: folder,
         output: store,
-        ...size,
-        fit: flags.fit,
-        codec,
+        ...(given('size') ? size : {}),
+        ...(given('fit') ? { fit: flags.fit } : {}),
+        ...(codec ? { codec } : {}),
         overwrite: flags.overwrite,
         resume: flags.resume,
+        ...(flags.append ? { append: true } : {}),
         signal: interrupt.signal,
         ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         ...(flags.maxPixels === undefined ? {} : { limitInputPixels: flags.maxPixels }),
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
-        channels: Number(flags.channels) as Channels,
+        ...labelOptions(flags),
+        ...(given('channels') ? { channels: Number(flags.channels) as Channels } : {}),
         ...(progress ? { onProgress: (p) => progress.update(p.done, p.total, p.rejected) } : {}),
       })
         .catch((error: unknown) => {
@@ -185,10 +231,17 @@ Examples:
       const handled = summary.read - summary.resumedAt;
       const rate = handled / Math.max(summary.seconds, 1e-3);
       if (summary.resumedAt > 0) console.log(`Resumed after ${summary.resumedAt} inputs already committed`);
-      console.log(
-        `Stored ${summary.stored} of ${summary.read} inputs in ${store} (${formatBytes(storeSizeBytes(store))}) ` +
-          `in ${summary.seconds.toFixed(1)} s, ${rate.toFixed(0)} images/s; ${summary.rejects.length} rejected`,
-      );
+      if (flags.append) {
+        console.log(
+          `Appended ${summary.stored} of ${summary.read} inputs to ${store} (now ${summary.header.count} records, ${formatBytes(storeSizeBytes(store))}) ` +
+            `in ${summary.seconds.toFixed(1)} s; ${summary.skipped ?? 0} already in the store (skipped), ${summary.rejects.length} rejected`,
+        );
+      } else {
+        console.log(
+          `Stored ${summary.stored} of ${summary.read} inputs in ${store} (${formatBytes(storeSizeBytes(store))}) ` +
+            `in ${summary.seconds.toFixed(1)} s, ${rate.toFixed(0)} images/s; ${summary.rejects.length} rejected`,
+        );
+      }
       for (const reject of summary.rejects) console.log(`  rejected ${reject.name}: ${reject.reason}`);
       if (flags.strict && summary.rejects.length > 0) {
         throw new CliExit(1, `${summary.rejects.length} input(s) rejected and --strict was given`);
