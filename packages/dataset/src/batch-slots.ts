@@ -1,4 +1,5 @@
 import { InvalidOptionError, type Shape } from '@imgstore/core';
+import { kernelArena } from './normalize-kernel.js';
 
 /**
  * Most bytes one batch (pixels, plus the float32 tensor when asked for) may take. A bound here turns a
@@ -58,9 +59,14 @@ export class BatchSlots {
   readonly slots: BatchSlot[];
   /** Bytes of batch buffers this pool allocated (once, at construction). */
   readonly bytes: number;
+  readonly inPlace: boolean;
   readonly #free: number[];
 
-  constructor(count: number, batchSize: number, shape: Shape, float32: boolean) {
+  /**
+   * `inPlace`: the slots never leave this thread, so with float32 their pixels and tensors are laid out in
+   * one WebAssembly memory where the normalize kernel reads and writes them without copies.
+   */
+  constructor(count: number, batchSize: number, shape: Shape, float32: boolean, inPlace = false) {
     const values = batchSize * shape[0] * shape[1] * shape[2];
     const perBatch = values * (float32 ? 5 : 1) + batchSize * 8;
     const what = `batches of ${batchSize} samples of ${shape.join('×')}${float32 ? ' (uint8 and float32)' : ''}`;
@@ -68,14 +74,26 @@ export class BatchSlots {
       throw new InvalidOptionError('batchSize', `Expected a batch of at most ${MAX_BATCH_BYTES} bytes (4 GiB) for batchSize but ${what} take ${perBatch} bytes each`);
     }
     this.bytes = count * perBatch;
+    this.inPlace = inPlace;
+    // Tensors first (4-byte aligned whatever the pixel count), each slot at a 64-byte boundary.
+    const stride = (values * 5 + 63) & ~63;
+    const arena = float32 && inPlace ? kernelArena(count * stride) : null;
     try {
       this.slots = Array.from({ length: count }, (_, id) =>
-        slotFromBuffers(id, {
-          data: new ArrayBuffer(values),
-          labels: new ArrayBuffer(batchSize * 4),
-          indices: new ArrayBuffer(batchSize * 4),
-          ...(float32 ? { tensor: new ArrayBuffer(values * 4) } : {}),
-        }),
+        arena
+          ? {
+              id,
+              tensor: new Float32Array(arena.buffer, arena.offset + id * stride, values),
+              data: new Uint8Array(arena.buffer, arena.offset + id * stride + values * 4, values),
+              labels: new Int32Array(batchSize),
+              indices: new Uint32Array(batchSize),
+            }
+          : slotFromBuffers(id, {
+              data: new ArrayBuffer(values),
+              labels: new ArrayBuffer(batchSize * 4),
+              indices: new ArrayBuffer(batchSize * 4),
+              ...(float32 ? { tensor: new ArrayBuffer(values * 4) } : {}),
+            }),
       );
     } catch (cause) {
       if (!(cause instanceof RangeError)) throw cause;

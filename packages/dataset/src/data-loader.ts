@@ -269,7 +269,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   async *#inProcess(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
-    const slots = this.#slotPool(1, plan.output);
+    const slots = this.#slotPool(1, plan.output, true);
     const read = sampleReader(this.dataset, plan);
     const slot = slots.acquire()!;
     try {
@@ -351,9 +351,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
-  #slotPool(count: number, shape: Shape): BatchSlots {
-    if (!this.#slots || this.#slots.slots.length !== count) {
-      this.#slots = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined);
+  /** `inPlace`: slots that never leave this thread (the float32 kernel then works on them without copies). */
+  #slotPool(count: number, shape: Shape, inPlace = false): BatchSlots {
+    if (!this.#slots || this.#slots.slots.length !== count || this.#slots.inPlace !== inPlace) {
+      this.#slots = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, inPlace);
       this.#allocatedBytes += this.#slots.bytes;
     }
     return this.#slots;

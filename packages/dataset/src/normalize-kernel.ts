@@ -1,0 +1,112 @@
+import { NORMALIZE_WASM_BASE64 } from './normalize-wasm.js';
+
+/**
+ * The uint8 → float32 multiply-add kernels (assembly/normalize.ts, WebAssembly SIMD). They compute in
+ * float64 and round once to float32, so their output equals the plain `src[i] * gain + offset` stored
+ * into a Float32Array bit for bit (see the assembly source for why not float32 arithmetic).
+ */
+interface Exports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  rgbToPlanes(src: number, dst: number, pixels: number, plane: number, g0: number, g1: number, g2: number, b0: number, b1: number, b2: number): void;
+  interleaved3(src: number, dst: number, count: number, g0: number, g1: number, g2: number, b0: number, b1: number, b2: number): void;
+}
+
+const PAGE = 65536;
+/** Pixels per chunk when the kernel works on a copy: 12 KB in and 48 KB out, both stay in cache. */
+const CHUNK = 4096;
+
+let compiled: WebAssembly.Module | undefined;
+
+function instantiate(bytes: number): { kernels: Exports; base: number } {
+  compiled ??= new WebAssembly.Module(Buffer.from(NORMALIZE_WASM_BASE64, 'base64'));
+  const kernels = new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
+  const base = (kernels.heapBase() + 63) & ~63;
+  const have = kernels.memory.buffer.byteLength;
+  if (base + bytes > have) kernels.memory.grow(Math.ceil((base + bytes - have) / PAGE));
+  return { kernels, base };
+}
+
+/** Memories whose arrays the kernels read and write in place: their buffer → their kernels. */
+const arenas = new WeakMap<ArrayBuffer, Exports>();
+
+/**
+ * `bytes` of memory that the kernels work on in place (no copy in, no copy out), from `offset` on: for
+ * batch buffers that stay in this thread. The buffer never grows (growing would detach every view).
+ * Null when the memory cannot be had (more than WebAssembly's 4 GiB, or no memory for it).
+ */
+export function kernelArena(bytes: number): { buffer: ArrayBuffer; offset: number } | null {
+  if (bytes > 2 ** 32 - 2 * PAGE) return null;
+  try {
+    const { kernels, base } = instantiate(bytes);
+    arenas.set(kernels.memory.buffer, kernels);
+    return { buffer: kernels.memory.buffer, offset: base };
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}
+
+/** This thread's kernels with a scratch area, for arrays outside any arena. */
+let scratch: { kernels: Exports; base: number; input: Uint8Array; planes: Float32Array[] } | undefined;
+
+function scratchKernels(): NonNullable<typeof scratch> {
+  if (!scratch) {
+    const { kernels, base } = instantiate(CHUNK * 3 + CHUNK * 3 * 4);
+    const buffer = kernels.memory.buffer;
+    const out = base + CHUNK * 3;
+    scratch = {
+      kernels,
+      base,
+      input: new Uint8Array(buffer, base, CHUNK * 3),
+      planes: [0, 1, 2].map((c) => new Float32Array(buffer, out + c * CHUNK * 4, CHUNK)),
+    };
+  }
+  return scratch;
+}
+
+/**
+ * Interleaved 3-channel pixels → three planes (CHW), each value `x * gain[c] + offset[c]`: `pixels`
+ * pixels from `src` at byte `from`, into `dst` at value `to` (plane c at `to + c * pixels`).
+ */
+export function rgbToPlanes(src: Uint8Array, from: number, dst: Float32Array, to: number, pixels: number, gain: readonly number[], offset: readonly number[]): void {
+  const [g0, g1, g2] = gain as [number, number, number];
+  const [b0, b1, b2] = offset as [number, number, number];
+  const arena = arenas.get(dst.buffer as ArrayBuffer);
+  if (arena && src.buffer === dst.buffer) {
+    arena.rgbToPlanes(src.byteOffset + from, dst.byteOffset + to * 4, pixels, pixels, g0, g1, g2, b0, b1, b2);
+    return;
+  }
+  const { kernels, base, input, planes } = scratchKernels();
+  const out = base + CHUNK * 3;
+  for (let p = 0; p < pixels; p += CHUNK) {
+    const n = Math.min(CHUNK, pixels - p);
+    input.set(src.subarray(from + p * 3, from + (p + n) * 3));
+    kernels.rgbToPlanes(base, out, n, CHUNK, g0, g1, g2, b0, b1, b2);
+    for (let c = 0; c < 3; c++) dst.set(n === CHUNK ? planes[c]! : planes[c]!.subarray(0, n), to + c * pixels + p);
+  }
+}
+
+/**
+ * `count` values in place order (HWC stays HWC), value k with channel k % 3's gain and offset (pass one
+ * channel's thrice for grey): from `src` at byte `from` into `dst` at value `to`.
+ */
+export function interleaved3(src: Uint8Array, from: number, dst: Float32Array, to: number, count: number, gain: readonly number[], offset: readonly number[]): void {
+  const [g0, g1, g2] = gain as [number, number, number];
+  const [b0, b1, b2] = offset as [number, number, number];
+  const arena = arenas.get(dst.buffer as ArrayBuffer);
+  if (arena && src.buffer === dst.buffer) {
+    arena.interleaved3(src.byteOffset + from, dst.byteOffset + to * 4, count, g0, g1, g2, b0, b1, b2);
+    return;
+  }
+  const { kernels, base, input } = scratchKernels();
+  const out = base + CHUNK * 3;
+  const values = new Float32Array(kernels.memory.buffer, out, CHUNK * 3);
+  // Chunks of a multiple of 3 values, so that every chunk starts at channel 0.
+  for (let k = 0; k < count; k += CHUNK * 3) {
+    const n = Math.min(CHUNK * 3, count - k);
+    input.set(src.subarray(from + k, from + k + n));
+    kernels.interleaved3(base, out, n, g0, g1, g2, b0, b1, b2);
+    dst.set(n === CHUNK * 3 ? values : values.subarray(0, n), to + k);
+  }
+}
