@@ -15,10 +15,12 @@ export const BLOCK_SHUFFLE_DEFAULTS = { blockSize: 128, window: 16 } as const;
 
 /**
  * A locality-friendly permutation of 0..length-1 (like FFCV's QUASI_RANDOM or MDS shuffle blocks): the
- * indices are cut into blocks of `blockSize` consecutive indices, the blocks are visited in a seeded
- * random order, and each next index is drawn uniformly from what remains of the `window` blocks open at
- * that moment (a block closes when it is used up and the next one opens). So at any time reads fall in
- * at most `window` runs of consecutive records, and each index comes exactly once.
+ * indices are cut into blocks of `blockSize` consecutive indices, the blocks are opened in a seeded random
+ * order, `window` at a time, and each next index is the next one of an open block drawn at random
+ * (weighted by what it has left, so every remaining index of the window is equally likely to come next);
+ * a used-up block closes and the next one opens. Each block is read front to back: reads then form at
+ * most `window` sequential streams, which the OS reads ahead, where a random order within a block would
+ * cost one disk request per record once the store outgrows the page cache. Each index comes exactly once.
  */
 export function blockShuffle(length: number, seed: number, blockSize: number, window: number): Uint32Array {
   if (!Number.isInteger(length) || length < 0 || length > MAX_RECORDS) throw invalidOption('length', `integer from 0 to ${MAX_RECORDS}`, length);
@@ -26,35 +28,28 @@ export function blockShuffle(length: number, seed: number, blockSize: number, wi
   const blockOrder = seededPermutation(blocks, mixSeed(seed, 1));
   const next = createRandom(mixSeed(seed, 2));
   const out = allocate(length);
-  // Open blocks: each one's remaining indices in a buffer, drawn without replacement (swap-remove).
-  const open: Uint32Array[] = [];
-  const left: number[] = [];
+  // Open blocks as [next index, end) runs.
+  const cursor: number[] = [];
+  const end: number[] = [];
   let remaining = 0;
   let opened = 0;
   const openNext = (): void => {
-    const b = blockOrder[opened++]!;
-    const start = b * blockSize;
-    const size = Math.min(blockSize, length - start);
-    const items = new Uint32Array(size);
-    for (let i = 0; i < size; i++) items[i] = start + i;
-    open.push(items);
-    left.push(size);
-    remaining += size;
+    const start = blockOrder[opened++]! * blockSize;
+    const stop = Math.min(start + blockSize, length);
+    cursor.push(start);
+    end.push(stop);
+    remaining += stop - start;
   };
-  while (opened < blocks && open.length < window) openNext();
+  while (opened < blocks && cursor.length < window) openNext();
   for (let k = 0; k < length; k++) {
-    // A uniform draw over every index still open: pick its block, then its place in the block.
     let u = boundedRandom(next, remaining);
     let j = 0;
-    while (u >= left[j]!) u -= left[j++]!;
-    const items = open[j]!;
-    const last = --left[j]!;
-    out[k] = items[u]!;
-    items[u] = items[last]!;
+    while (u >= end[j]! - cursor[j]!) u -= end[j]! - cursor[j++]!;
+    out[k] = cursor[j]!++;
     remaining--;
-    if (last === 0) {
-      open.splice(j, 1);
-      left.splice(j, 1);
+    if (cursor[j] === end[j]) {
+      cursor.splice(j, 1);
+      end.splice(j, 1);
       if (opened < blocks) openNext();
     }
   }
