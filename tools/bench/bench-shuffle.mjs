@@ -1,0 +1,191 @@
+// npm run bench:shuffle -- [--dir /tmp/imgstore-bench-shuffle] [--store-mb 1536] [--cap-mb 400] [--shape 64x64x3]
+//                          [--rounds 3] [--seconds 8] [--classes 100]
+// Full random order vs the block shuffle (DataLoader `shuffle: 'block'`) over a store larger than the memory
+// its reading process may use. The store (raw codec, labels in ImageFolder order: class c holds a run of
+// consecutive records) is written once under --dir. Each timed run is a child process in a cgroup v1
+// memory group capped at --cap-mb (the cap holds its page cache too), started after the store's pages are
+// dropped from the page cache (`dd iflag=nocache`, this file only), and reads batches of 64 for --seconds.
+// The two pipelines alternate round by round; the result is the median ratio with its range.
+// First it prints the block shuffle's quality against full random (no disk): the correlation between
+// store position and epoch position, and how many classes a batch (and 10 consecutive batches) hold.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BlockShuffleSampler, RandomSampler } from '@imgstore/dataset';
+import { median, parseArgs, table } from './bench-util.mjs';
+
+const { flags, positional } = parseArgs(process.argv.slice(2), {
+  dir: '/tmp/imgstore-bench-shuffle',
+  'store-mb': 1536,
+  'cap-mb': 400,
+  shape: '64x64x3',
+  rounds: 3,
+  seconds: 8,
+  classes: 100,
+  'block-size': 128,
+  window: 16,
+  child: '',
+  order: '',
+});
+const shape = flags.shape.split('x').map(Number);
+const sampleBytes = shape[0] * shape[1] * shape[2];
+const batchSize = 64;
+
+if (flags.child) await child(flags.child, flags.order, flags.seconds);
+else await main();
+
+async function main() {
+  quality();
+  const storePath = join(flags.dir, `store-${flags.shape}-${flags['store-mb']}mb.lmdb`);
+  if (!existsSync(join(storePath, 'data.mdb'))) await writeStore(storePath);
+  const storeMb = statSync(join(storePath, 'data.mdb')).size / 2 ** 20;
+  console.log(`\nblock shuffle: blockSize ${flags['block-size']}, window ${flags.window}`);
+  console.log(`store ${storePath}: ${storeMb.toFixed(0)} MiB, ${flags.shape} samples; reader capped at ${flags['cap-mb']} MiB (${(storeMb / flags['cap-mb']).toFixed(1)}×)`);
+  const group = makeGroup(flags['cap-mb']);
+  const rates = { random: [], block: [] };
+  const ratios = [];
+  try {
+    for (let round = 0; round < flags.rounds; round++) {
+      // Alternate which goes first, so drift on a shared machine hits both alike.
+      const orders = round % 2 ? ['block', 'random'] : ['random', 'block'];
+      const got = {};
+      for (const order of orders) {
+        got[order] = await retry(() => {
+          dropFromCache(join(storePath, 'data.mdb'));
+          return runChild(group, storePath, order);
+        });
+        rates[order].push(got[order]);
+      }
+      ratios.push(got.block / got.random);
+      console.log(`round ${round + 1}: random ${got.random.toFixed(0)} samples/s, block ${got.block.toFixed(0)} samples/s, ratio ${(got.block / got.random).toFixed(2)}×`);
+    }
+  } finally {
+    rmdirSync(group);
+  }
+  console.log(
+    '\n' +
+      table([
+        ['order', 'samples/s (median)', 'MB/s'],
+        ...['random', 'block'].map((o) => [o, median(rates[o]).toFixed(0), ((median(rates[o]) * sampleBytes) / 1e6).toFixed(1)]),
+      ]),
+  );
+  console.log(`block / random: median ${median(ratios).toFixed(2)}× (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×, ${ratios.length} rounds)`);
+}
+
+/** Shuffle quality on an ImageFolder-ordered label layout, for both orders (the same numbers every run). */
+function quality() {
+  const n = 16_000;
+  const perClass = n / flags.classes;
+  const rows = [['order', 'corr(store pos, epoch pos)', 'classes per batch of 64', 'classes per 10 batches', 'top class share in a batch']];
+  const samplers = [
+    ['random', new RandomSampler(n, 1)],
+    ['block (128 × 16 open)', new BlockShuffleSampler(n, { seed: 1 })],
+    ['sequential', { indices: () => Array.from({ length: n }, (_, i) => i) }],
+  ];
+  for (const [name, sampler] of samplers) {
+    const order = Uint32Array.from(sampler.indices(0));
+    const label = (i) => Math.floor(order[i] / perClass);
+    let sxy = 0;
+    for (let p = 0; p < n; p++) sxy += p * order[p];
+    const mean = (n - 1) / 2;
+    const variance = (n * n - 1) / 12;
+    const corr = (sxy / n - mean * mean) / variance; // Spearman: both are ranks 0..n-1
+    const perBatch = [];
+    const topShare = [];
+    const perTen = [];
+    for (let b = 0; b + batchSize <= n; b += batchSize) {
+      const counts = new Map();
+      for (let i = b; i < b + batchSize; i++) counts.set(label(i), (counts.get(label(i)) ?? 0) + 1);
+      perBatch.push(counts.size);
+      topShare.push(Math.max(...counts.values()) / batchSize);
+    }
+    for (let b = 0; b + 10 * batchSize <= n; b += 10 * batchSize) {
+      const seen = new Set();
+      for (let i = b; i < b + 10 * batchSize; i++) seen.add(label(i));
+      perTen.push(seen.size);
+    }
+    const avg = (a) => a.reduce((s, x) => s + x, 0) / a.length;
+    rows.push([name, corr.toFixed(3), avg(perBatch).toFixed(1), avg(perTen).toFixed(1), `${(avg(topShare) * 100).toFixed(0)}%`]);
+  }
+  console.log(`shuffle quality: ${n} samples in ${flags.classes} classes of ${perClass} consecutive records, batch ${batchSize}, epoch 0, seed 1`);
+  console.log(table(rows));
+}
+
+async function writeStore(storePath) {
+  const { createStoreWriter } = await import('@imgstore/store');
+  mkdirSync(flags.dir, { recursive: true });
+  const count = Math.ceil((flags['store-mb'] * 2 ** 20) / (sampleBytes + 64));
+  const perClass = Math.ceil(count / flags.classes);
+  const labelNames = Array.from({ length: flags.classes }, (_, c) => `class${String(c).padStart(3, '0')}`);
+  const writer = createStoreWriter(storePath, { shape, labelNames, overwrite: true, mapSize: 4 * flags['store-mb'] * 2 ** 20 + 2 ** 30 });
+  const data = new Uint8Array(sampleBytes);
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < sampleBytes; j += 997) data[j] = (i + j) & 255;
+    await writer.append({ name: `${labelNames[Math.floor(i / perClass)]}/${i}.png`, label: Math.floor(i / perClass), shape, dtype: 'uint8', data });
+  }
+  await writer.finish();
+  await writer.close();
+  console.log(`wrote ${count} records in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** Another build in the same checkout can remove a dist folder for a few seconds: try a failed run again. */
+async function retry(run, attempts = 3) {
+  for (let a = 1; ; a++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (a === attempts) throw error;
+      console.error(`${error.message}; trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  }
+}
+
+/** A cgroup v1 memory group whose limit also caps the page cache of the processes in it. */
+function makeGroup(capMb) {
+  const group = `/sys/fs/cgroup/memory/imgstore-bench-shuffle-${process.pid}`;
+  mkdirSync(group);
+  writeFileSync(join(group, 'memory.limit_in_bytes'), String(capMb * 2 ** 20));
+  return group;
+}
+
+/** Drops this one file's pages from the page cache (posix_fadvise DONTNEED through dd). */
+function dropFromCache(file) {
+  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+function runChild(group, storePath, order) {
+  const script = fileURLToPath(import.meta.url);
+  const args = [script, '--child', storePath, '--order', order, '--seconds', String(flags.seconds), '--shape', flags.shape];
+  args.push('--block-size', String(flags['block-size']), '--window', String(flags.window));
+  return new Promise((resolve, reject) => {
+    // The shell joins the group, then becomes node: everything the reader maps or caches is charged there.
+    const proc = spawn('sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).perS) : reject(new Error(`${order} run exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+  });
+}
+
+/** Reads batches of 64 in the given order for `seconds`, in this thread; prints samples/s. */
+async function child(storePath, order, seconds) {
+  const { openStore } = await import('@imgstore/store');
+  const { BlockShuffleSampler, DataLoader } = await import('@imgstore/dataset');
+  const store = openStore(storePath);
+  const block = { seed: 1, blockSize: flags['block-size'], window: flags.window };
+  const sampler = order === 'block' ? new BlockShuffleSampler(store.length, block) : undefined;
+  const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, sampler });
+  let samples = 0;
+  const started = performance.now();
+  for await (const batch of loader) {
+    samples += batch.shape[0];
+    if (performance.now() - started > seconds * 1000) break;
+  }
+  const perS = samples / ((performance.now() - started) / 1000);
+  await store.close();
+  process.stdout.write(JSON.stringify({ perS, samples }));
+}
