@@ -6,6 +6,7 @@ import zlib
 import lmdb
 
 from . import _codecs
+from ._crc import crc32
 from ._datafile import check_data_file
 from ._header import (check_header_fields, missing_record_allowance, parse_header_map, sample_limit,
                       unpack_plain)
@@ -288,7 +289,7 @@ class Store:
         verified = self._verified
         if verified is None or not verified[index]:
             stored = _unpack_crc(value, 0)[0]
-            actual = zlib.crc32(payload)
+            actual = crc32(payload)
             if stored != actual:
                 raise self._damaged(index, key, f"is damaged: checksum mismatch (stored {_hex(stored)}, computed {_hex(actual)})")
         try:
