@@ -2,7 +2,12 @@
 export { convertFolder } from './convert-folder.js';
 export type { ConvertFolderOptions, ConvertProgress, ConvertSummary } from './convert-folder.js';
 export { scanFolder } from './scan-folder.js';
-export type { FolderScan, InputFile } from './scan-folder.js';
+export type { FolderScan, InputFile, ScanFolderOptions } from './scan-folder.js';
+// Labels and per-sample metadata from a CSV or JSONL file instead of the folder layout.
+export { readLabelFile, readMetaFile } from './label-file.js';
+export type { LabelFileOptions, MetaFileOptions, LabelTable, LabelRow } from './label-file.js';
+export { scanInputs } from './input-source.js';
+export type { InputSourceOptions } from './input-source.js';
 export { shardRange, checkShardSpec } from './shard-range.js';
 export type { ShardRange, ShardSpec } from './shard-range.js';
 
