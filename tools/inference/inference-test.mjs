@@ -172,4 +172,13 @@ const layout = await run(process.execPath, ['classify.mjs', stores.s224, chw, '-
 assert.equal(layout.code, 1);
 assert.equal(layout.stderr.trim(), 'Expected CHW or HWC for --layout but received NCHW');
 
+// 7. The README's Inference snippet, as printed there but for the two paths, runs in the installed example.
+step("README.md's Inference snippet");
+const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+const snippet = /\n## Inference\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+assert.ok(snippet?.includes("'./model.onnx'") && snippet.includes("'./val.lmdb'"), "README.md's Inference section has its js block");
+writeFileSync(join(app, 'readme-inference.mjs'), snippet.replace("'./model.onnx'", JSON.stringify(chw)).replace("'./val.lmdb'", JSON.stringify(stores.s224)));
+const snippetRun = await run(process.execPath, ['readme-inference.mjs'], { cwd: app });
+assert.equal(snippetRun.stdout.match(/Float32Array\(\d+\)/g)?.join(' '), 'Float32Array(64) Float32Array(52)', snippetRun.stdout);
+
 step('inference test passed');
