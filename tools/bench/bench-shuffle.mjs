@@ -1,5 +1,5 @@
 // npm run bench:shuffle -- [--dir /tmp/imgstore-bench-shuffle] [--store-mb 1536] [--cap-mb 400] [--shape 64x64x3]
-//                          [--rounds 3] [--seconds 8] [--classes 100]
+//                          [--rounds 3] [--seconds 8] [--classes 100] [--block-size 128] [--window 16] [--only quality]
 // Full random order vs the block shuffle (DataLoader `shuffle: 'block'`) over a store larger than the memory
 // its reading process may use. The store (raw codec, labels in ImageFolder order: class c holds a run of
 // consecutive records) is written once under --dir. Each timed run is a child process in a cgroup v1
@@ -25,6 +25,7 @@ const { flags, positional } = parseArgs(process.argv.slice(2), {
   classes: 100,
   'block-size': 128,
   window: 16,
+  only: '',
   child: '',
   order: '',
 });
@@ -37,6 +38,7 @@ else await main();
 
 async function main() {
   quality();
+  if (flags.only === 'quality') return;
   const storePath = join(flags.dir, `store-${flags.shape}-${flags['store-mb']}mb.lmdb`);
   if (!existsSync(join(storePath, 'data.mdb'))) await writeStore(storePath);
   const storeMb = statSync(join(storePath, 'data.mdb')).size / 2 ** 20;
@@ -55,10 +57,14 @@ async function main() {
           dropFromCache(join(storePath, 'data.mdb'));
           return runChild(group, storePath, order);
         });
-        rates[order].push(got[order]);
+        rates[order].push(got[order].perS);
       }
-      ratios.push(got.block / got.random);
-      console.log(`round ${round + 1}: random ${got.random.toFixed(0)} samples/s, block ${got.block.toFixed(0)} samples/s, ratio ${(got.block / got.random).toFixed(2)}×`);
+      ratios.push(got.block.perS / got.random.perS);
+      const cpu = (o) => `${(got[o].cpu * 100).toFixed(0)}% CPU`;
+      console.log(
+        `round ${round + 1}: random ${got.random.perS.toFixed(0)} samples/s (${cpu('random')}), block ${got.block.perS.toFixed(0)} samples/s (${cpu('block')}), ` +
+          `ratio ${(got.block.perS / got.random.perS).toFixed(2)}×`,
+      );
     }
   } finally {
     rmdirSync(group);
@@ -73,42 +79,46 @@ async function main() {
   console.log(`block / random: median ${median(ratios).toFixed(2)}× (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×, ${ratios.length} rounds)`);
 }
 
-/** Shuffle quality on an ImageFolder-ordered label layout, for both orders (the same numbers every run). */
+/** Shuffle quality on an ImageFolder-ordered label layout, for each order: means over 5 epochs (no disk). */
 function quality() {
   const n = 16_000;
+  const epochs = 5;
   const perClass = n / flags.classes;
-  const rows = [['order', 'corr(store pos, epoch pos)', 'classes per batch of 64', 'classes per 10 batches', 'top class share in a batch']];
+  const block = { seed: 1, blockSize: flags['block-size'], window: flags.window };
+  const rows = [['order', '|corr(store pos, epoch pos)|', 'classes per batch of 64', 'classes per 10 batches', 'top class share in a batch']];
   const samplers = [
     ['random', new RandomSampler(n, 1)],
-    ['block (128 × 16 open)', new BlockShuffleSampler(n, { seed: 1 })],
-    ['sequential', { indices: () => Array.from({ length: n }, (_, i) => i) }],
+    [`block (${block.blockSize} × ${block.window} open)`, new BlockShuffleSampler(n, block)],
+    ['dataset order', { indices: () => Array.from({ length: n }, (_, i) => i) }],
   ];
+  const avg = (a) => a.reduce((s, x) => s + x, 0) / a.length;
   for (const [name, sampler] of samplers) {
-    const order = Uint32Array.from(sampler.indices(0));
-    const label = (i) => Math.floor(order[i] / perClass);
-    let sxy = 0;
-    for (let p = 0; p < n; p++) sxy += p * order[p];
-    const mean = (n - 1) / 2;
-    const variance = (n * n - 1) / 12;
-    const corr = (sxy / n - mean * mean) / variance; // Spearman: both are ranks 0..n-1
+    const corrs = [];
     const perBatch = [];
     const topShare = [];
     const perTen = [];
-    for (let b = 0; b + batchSize <= n; b += batchSize) {
-      const counts = new Map();
-      for (let i = b; i < b + batchSize; i++) counts.set(label(i), (counts.get(label(i)) ?? 0) + 1);
-      perBatch.push(counts.size);
-      topShare.push(Math.max(...counts.values()) / batchSize);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = Uint32Array.from(sampler.indices(epoch));
+      const label = (i) => Math.floor(order[i] / perClass);
+      let sxy = 0;
+      for (let p = 0; p < n; p++) sxy += p * order[p];
+      const mean = (n - 1) / 2;
+      corrs.push(Math.abs((sxy / n - mean * mean) / ((n * n - 1) / 12))); // Spearman: both are ranks 0..n-1
+      for (let b = 0; b + batchSize <= n; b += batchSize) {
+        const counts = new Map();
+        for (let i = b; i < b + batchSize; i++) counts.set(label(i), (counts.get(label(i)) ?? 0) + 1);
+        perBatch.push(counts.size);
+        topShare.push(Math.max(...counts.values()) / batchSize);
+      }
+      for (let b = 0; b + 10 * batchSize <= n; b += 10 * batchSize) {
+        const seen = new Set();
+        for (let i = b; i < b + 10 * batchSize; i++) seen.add(label(i));
+        perTen.push(seen.size);
+      }
     }
-    for (let b = 0; b + 10 * batchSize <= n; b += 10 * batchSize) {
-      const seen = new Set();
-      for (let i = b; i < b + 10 * batchSize; i++) seen.add(label(i));
-      perTen.push(seen.size);
-    }
-    const avg = (a) => a.reduce((s, x) => s + x, 0) / a.length;
-    rows.push([name, corr.toFixed(3), avg(perBatch).toFixed(1), avg(perTen).toFixed(1), `${(avg(topShare) * 100).toFixed(0)}%`]);
+    rows.push([name, avg(corrs).toFixed(3), avg(perBatch).toFixed(1), avg(perTen).toFixed(1), `${(avg(topShare) * 100).toFixed(0)}%`]);
   }
-  console.log(`shuffle quality: ${n} samples in ${flags.classes} classes of ${perClass} consecutive records, batch ${batchSize}, epoch 0, seed 1`);
+  console.log(`shuffle quality: ${n} samples in ${flags.classes} classes of ${perClass} consecutive records, batch ${batchSize}, seed 1, means over ${epochs} epochs`);
   console.log(table(rows));
 }
 
@@ -167,7 +177,7 @@ function runChild(group, storePath, order) {
     proc.stderr.on('data', (d) => (err += d));
     let out = '';
     proc.stdout.on('data', (d) => (out += d));
-    proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).perS) : reject(new Error(`${order} run exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+    proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${order} run exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
   });
 }
 
@@ -180,12 +190,15 @@ async function child(storePath, order, seconds) {
   const sampler = order === 'block' ? new BlockShuffleSampler(store.length, block) : undefined;
   const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, sampler });
   let samples = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   for await (const batch of loader) {
     samples += batch.shape[0];
     if (performance.now() - started > seconds * 1000) break;
   }
-  const perS = samples / ((performance.now() - started) / 1000);
+  const wall = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
   await store.close();
-  process.stdout.write(JSON.stringify({ perS, samples }));
+  // CPU busy share of the wall time: well below 100% means waiting for the disk (or for a CPU on a busy machine).
+  process.stdout.write(JSON.stringify({ perS: samples / (wall / 1000), samples, cpu: (user + system) / 1000 / wall }));
 }
