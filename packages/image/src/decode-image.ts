@@ -1,5 +1,6 @@
 import { loadSharp } from './load-sharp.js';
 import { readInputFile } from './input-file.js';
+import { readHead, refuseFormat } from './input-format.js';
 import { decodePlainJpeg } from './plain-jpeg-decode.js';
 import {
   DecodeFailedError,
@@ -130,6 +131,9 @@ export function decodeFailed(source: string, cause: unknown): DecodeFailedError 
 /** Decodes and resizes with sharp: every input that is not a plain JPEG (or that libjpeg-turbo refused). */
 export async function decodeWithSharp(bytes: Uint8Array | string, options: CheckedDecodeOptions): Promise<RawImage> {
   const { width, height, shorterSide, fit, limitInputPixels, channels } = options;
+  // Only the README's formats: sharp would also render an SVG or an icon, a guess imgstore never stores.
+  const refusal = refuseFormat(typeof bytes === 'string' ? readHead(bytes) : bytes);
+  if (refusal !== null) throw new Error(refusal);
   const image = loadSharp()(bytes, { autoOrient: true, failOn: 'warning', limitInputPixels });
   // 'outside' with a square box scales the shorter side to exactly that size, keeping the aspect ratio.
   const resized = width
