@@ -20,6 +20,19 @@ HEADER_CRC_KEY = b"header-crc32"
 # environment across fork), only kept referenced so that the child does not unmap them.
 _inherited = []
 
+# os.getpid() is a system call (~5 us on some VMs) and every read checks for a fork: the id is cached,
+# and refreshed in a child forked by os.fork (multiprocessing, DataLoader workers).
+_process_id = os.getpid()
+
+
+def _refresh_process_id():
+    global _process_id
+    _process_id = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # without it (Windows) there is no fork
+    os.register_at_fork(after_in_child=_refresh_process_id)
+
 _pack_key = struct.Struct(">I").pack
 _unpack_crc = struct.Struct("<I").unpack_from
 
@@ -126,7 +139,7 @@ class Store:
         except BaseException:
             env.close()
             raise
-        self._env, self._txn, self._pid = env, txn, os.getpid()
+        self._env, self._txn, self._pid = env, txn, _process_id
 
     @staticmethod
     def _optional_db(env, name):
@@ -268,7 +281,7 @@ class Store:
     def _read(self, index, chw):
         """(fields, pixels) of record `index` (in range), after every check of get(). `chw`: the pixels
         are a C×H×W array (copied out of the map once, in that order) instead of H×W×C."""
-        if self._pid != os.getpid():
+        if self._pid != _process_id:
             self._reopen_after_fork()
         txn = self._txn
         if txn is None:
@@ -322,7 +335,7 @@ class Store:
 
     def rejects(self):
         """Inputs the conversion rejected: a list of {"name", "reason"} in the order they were met."""
-        if self._pid != os.getpid():
+        if self._pid != _process_id:
             self._reopen_after_fork()
         out = []
         if self._rejects_db is None:
@@ -345,7 +358,7 @@ class Store:
     # -- lifetime -------------------------------------------------------------------------------
     def close(self):
         """Ends the read transaction and closes the environment (in this process). Idempotent."""
-        if self._env is not None and self._pid == os.getpid():
+        if self._env is not None and self._pid == _process_id:
             self._txn.abort()
             self._env.close()
         self._env = self._txn = None
