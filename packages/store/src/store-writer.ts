@@ -473,6 +473,9 @@ export class StoreWriter {
     if (header.maxSampleBytes !== expected.maxSampleBytes) {
       throw invalidOption('maxSampleBytes', `the maxSampleBytes of store ${path}, ${header.maxSampleBytes}`, expected.maxSampleBytes);
     }
+    if ((header.multiLabel ?? false) !== this.multiLabel) {
+      throw invalidOption('multiLabel', `${header.multiLabel ?? false} (as store ${path}: ${header.multiLabel ? 'a list of labels per record' : 'one label per record'})`, this.multiLabel);
+    }
     const names = expected.labelNames;
     if (header.labelNames === null ? names !== null : names === null || differs(names.slice(0, header.labelNames.length), header.labelNames)) {
       throw invalidOption(
@@ -540,6 +543,8 @@ export class StoreWriter {
     const provenance = before.provenance as StoreProvenance & { appends?: unknown[] };
     return {
       ...rest,
+      // The appended records may use the fields of this writer's minor version (meta, labels).
+      minorVersion: Math.max(before.minorVersion ?? 0, FORMAT_MINOR_VERSION),
       count: this.#count,
       labelNames: this.labelNames,
       rejected: this.#rejected,
