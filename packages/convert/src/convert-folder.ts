@@ -17,13 +17,19 @@ import { DEFAULT_CODEC_ID, defaultCodecs } from '@imgstore/codec';
 import { createStoreWriter, openStore } from '@imgstore/store';
 import type { InputFile } from './scan-folder.js';
 import { decodeInput, inputFields, scanInputs, type InputSourceOptions } from './input-source.js';
+import { resolveWebDatasetShards } from './webdataset-shards.js';
+import { scanWebDataset } from './scan-webdataset.js';
 import { checkShardSpec, shardRange, type ShardSpec } from './shard-range.js';
 import { registerBuiltInCodecs } from './load-codec.js';
 import { createJpegCodec } from '@imgstore/codec-jpeg';
 import { version } from '../package.json';
 
 export interface ConvertFolderOptions extends InputSourceOptions {
-  /** Folder of images: class subfolders (labels) or any other layout (no labels; or labels from `labels`). */
+  /**
+   * Folder of images: class subfolders (labels) or any other layout (no labels; or labels from `labels`).
+   * Or WebDataset tar shards: a brace pattern (`shards-{0000..0099}.tar`), one `.tar` file, or a folder
+   * holding only `.tar` files (see resolveWebDatasetShards).
+   */
   input: string;
   /** Store folder to create. */
   output: string;
@@ -184,7 +190,12 @@ async function convertWithPool(
   const { signal } = options;
   const started = performance.now();
 
-  const scan = scanInputs(options);
+  // WebDataset tar shards (a brace pattern, a .tar file, a folder of them) are streamed, never extracted.
+  const shards = resolveWebDatasetShards(options.input);
+  if (shards && (options.labels !== undefined || options.meta !== undefined)) {
+    throw invalidOption(options.labels === undefined ? 'meta' : 'labels', 'no label or metadata file with WebDataset shards (their .cls and .json members are)', options.labels ?? options.meta);
+  }
+  const scan = shards ? await scanWebDataset(shards) : scanInputs(options);
   const shard = options.shard === undefined ? null : checkShardSpec(options.shard);
   const range = shard ? shardRange(scan.count, shard) : { first: 0, inputs: scan.count };
   // Append: the store's label names first, then the folder's new ones; folder label i is store label toStore[i].
@@ -234,8 +245,8 @@ async function convertWithPool(
     },
   });
 
-  const decode = (file: InputFile): Promise<Decoded> =>
-    decodeInput(pool, file, decodeOptions).then(
+  const decode = (file: InputFile & { bytes?: Uint8Array }): Promise<Decoded> =>
+    (file.bytes ? pool.decode(file.bytes, decodeOptions) : decodeInput(pool, file, decodeOptions)).then(
       (image) => ({ file, image }),
       (error: unknown) => {
         // A bad input is a reject; anything else (a bug, a bad option) stops the conversion.
@@ -246,17 +257,17 @@ async function convertWithPool(
 
   const total = range.inputs;
   const resumedAt = writer.resumedAt;
-  const files = scan.files();
+  const files: Iterator<InputFile> | AsyncIterator<InputFile> = scan.files();
   // Inputs of earlier shards, and those an earlier run committed, are skipped by name order alone.
-  for (let i = 0; i < range.first + resumedAt; i++) files.next();
+  for (let i = 0; i < range.first + resumedAt; i++) await files.next();
   // A window of decodes in flight, consumed in input order: deterministic output, bounded memory.
   const inFlight: Promise<Decoded | null>[] = [];
   const base = writer.base;
   let skipped = 0;
   let toStart = total - resumedAt; // a shard stops at the end of its range, not of the folder
-  const refill = () => {
+  const refill = async () => {
     while (inFlight.length < concurrency && toStart > 0) {
-      const next = files.next();
+      const next = await files.next(); // a tar shard is read as the window moves
       if (next.done) return;
       toStart--;
       // A name the store already holds is not decoded again (null: skipped).
@@ -272,7 +283,7 @@ async function convertWithPool(
           `Conversion interrupted after ${done - 1} of ${total} inputs; ${writer.count} records are committed`,
         );
       }
-      refill();
+      await refill();
       const result = await inFlight.shift()!;
       // Set before appending: a commit inside append() must count this input as handled.
       writer.position = done;
@@ -298,6 +309,8 @@ async function convertWithPool(
     // Commit what is complete (the checkpoint says how far), leave the store resumable, then report.
     await writer.close().catch(() => undefined);
     throw error;
+  } finally {
+    await files.return?.(); // closes a tar shard still open
   }
   const header = await writer.finish();
   const store = openStore(options.output);
