@@ -9,7 +9,7 @@
 // First it prints the block shuffle's quality against full random (no disk): the correlation between
 // store position and epoch position, and how many classes a batch (and 10 consecutive batches) hold.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlockShuffleSampler, RandomSampler } from '@imgstore/dataset';
@@ -60,7 +60,7 @@ async function main() {
         rates[order].push(got[order].perS);
       }
       ratios.push(got.block.perS / got.random.perS);
-      const cpu = (o) => `${(got[o].cpu * 100).toFixed(0)}% CPU`;
+      const cpu = (o) => `${(got[o].cpu * 100).toFixed(0)}% CPU, ${(got[o].diskPerSample / 1024).toFixed(0)} KiB from disk per sample`;
       console.log(
         `round ${round + 1}: random ${got.random.perS.toFixed(0)} samples/s (${cpu('random')}), block ${got.block.perS.toFixed(0)} samples/s (${cpu('block')}), ` +
           `ratio ${(got.block.perS / got.random.perS).toFixed(2)}×`,
@@ -190,6 +190,8 @@ async function child(storePath, order, seconds) {
   const sampler = order === 'block' ? new BlockShuffleSampler(store.length, block) : undefined;
   const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, sampler });
   let samples = 0;
+  const readBytes = () => Number(/read_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);
+  const diskBefore = readBytes();
   const cpu = process.cpuUsage();
   const started = performance.now();
   for await (const batch of loader) {
@@ -200,5 +202,7 @@ async function child(storePath, order, seconds) {
   const { user, system } = process.cpuUsage(cpu);
   await store.close();
   // CPU busy share of the wall time: well below 100% means waiting for the disk (or for a CPU on a busy machine).
-  process.stdout.write(JSON.stringify({ perS: samples / (wall / 1000), samples, cpu: (user + system) / 1000 / wall }));
+  // Bytes this process made the kernel read from the disk (readahead included), per sample read.
+  const diskPerSample = (readBytes() - diskBefore) / samples;
+  process.stdout.write(JSON.stringify({ perS: samples / (wall / 1000), samples, cpu: (user + system) / 1000 / wall, diskPerSample }));
 }
