@@ -169,7 +169,7 @@ def test_record_with_data_not_last_reads_through_the_general_path(copy_store, ki
     for verify in ("always", "once"):
         with imgstore.open_store(path, verify=verify) as store:
             sample = store[2]
-            assert np.array_equal(sample.data, original.data) and sample.meta == {"extra": 7}
+            assert np.array_equal(sample.data, original.data) and sample.extra == {"extra": 7}
             for layout, image in (("CHW", torch.from_numpy(original.data).permute(2, 0, 1)),
                                   ("HWC", torch.from_numpy(original.data))):
                 ds = ImgstoreDataset(path, verify=verify, layout=layout)

@@ -124,7 +124,8 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.dropLast = expectBoolean('dropLast', options.dropLast ?? false);
     this.workers = expectNonNegativeInteger('workers', options.workers ?? 0);
     this.prefetch = expectPositiveInteger('prefetch', options.prefetch ?? 2);
-    const shuffle = options.shuffle === 'block' ? 'block' : expectBoolean('shuffle', options.shuffle ?? false);
+    const shuffle = options.shuffle ?? false;
+    if (typeof shuffle !== 'boolean' && shuffle !== 'block') throw invalidOption('shuffle', "boolean or 'block'", shuffle);
     const seed = (this.seed = expectNonNegativeInteger('seed', options.seed ?? 0));
     if (options.sampler !== undefined && typeof options.sampler?.indices !== 'function') {
       throw invalidOption('sampler', 'Sampler (length and indices)', options.sampler);

@@ -35,6 +35,12 @@ def check_fields(value, field):
         raise DecodeFailed(f'field "dtype" is {value.get("dtype")!r}, expected "uint8"')
     if field is not None and not isinstance(value.get(field), (bytes, bytearray)):
         raise DecodeFailed(f'field "{field}" is not binary')
+    labels = value.get("labels")  # format 1.1, multi-label stores
+    if labels is not None:
+        if not (isinstance(labels, list) and all(type(n) is int and n >= 0 for n in labels)):
+            raise DecodeFailed('field "labels" is not an array of non-negative integers')
+        if label is not None:
+            raise DecodeFailed('fields "label" and "labels" are both set')
     return value
 
 

@@ -39,15 +39,22 @@ _unpack_crc = struct.Struct("<I").unpack_from
 
 class Sample:
     """One record: `index`, `name`, `label` (int or None), `shape` (tuple H, W, C), `data` (numpy uint8
-    H×W×C, owned by the sample and writable) and `meta` (a dict of the record's other keys, or None)."""
+    H×W×C, owned by the sample and writable); format 1.1: `meta` (the sample's metadata, any JSON-like
+    value, or None) and `labels` (multi-label stores: a list of label indices, else None); `extra` (a dict
+    of the record's keys this reader does not know, or None)."""
 
-    __slots__ = ("index", "name", "label", "shape", "data", "meta")
+    __slots__ = ("index", "name", "label", "shape", "data", "meta", "labels", "extra")
 
-    def __init__(self, index, name, label, shape, data, meta=None):
-        self.index, self.name, self.label, self.shape, self.data, self.meta = index, name, label, shape, data, meta
+    def __init__(self, index, name, label, shape, data, meta=None, labels=None, extra=None):
+        self.index, self.name, self.label, self.shape, self.data = index, name, label, shape, data
+        self.meta, self.labels, self.extra = meta, labels, extra
 
     def __repr__(self):
         return f"Sample(index={self.index}, name={self.name!r}, label={self.label}, shape={self.shape})"
+
+
+# Record keys a Sample has an attribute for (format 1.1); others go to Sample.extra.
+_KNOWN_FIELDS = ("name", "label", "shape", "dtype", "meta", "labels")
 
 
 def _hex(n):
@@ -275,8 +282,9 @@ class Store:
         """Reads, checks (CRC-32, shape, label) and decodes record `index` (negative: from the end)."""
         index = self._index(index)
         fields, pixels = self._read(index, False)
-        meta = {k: v for k, v in fields.items() if k not in ("name", "label", "shape", "dtype")} or None
-        return Sample(index, fields["name"], fields["label"], tuple(fields["shape"]), pixels, meta)
+        extra = {k: v for k, v in fields.items() if k not in _KNOWN_FIELDS} or None
+        return Sample(index, fields["name"], fields["label"], tuple(fields["shape"]), pixels,
+                      fields.get("meta"), fields.get("labels"), extra)
 
     def _read(self, index, chw):
         """(fields, pixels) of record `index` (in range), after every check of get(). `chw`: the pixels
@@ -322,6 +330,9 @@ class Store:
         names = self._label_names
         if names is not None and label is not None and label >= len(names):
             raise self._damaged(index, key, f"has label {label} but the header names only {len(names)} labels")
+        many = fields.get("labels")
+        if many is not None and any(n >= len(names or ()) for n in many):
+            raise self._damaged(index, key, f"has labels {many} but the header names only {len(names or ())} labels")
         if verified is not None:
             verified[index] = 1
         return fields, pixels
