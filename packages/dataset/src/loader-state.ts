@@ -86,5 +86,12 @@ export function resumePoint(state: unknown, loader: { seed: number; sampler: Sam
         `split evenly; resume with the same global batch (batchSize × worldSize = ${s.batchSize! * savedWorld})`,
     );
   }
-  return { epoch, skip: consumed / world, batches };
+  const skip = consumed / world;
+  if (skip > loader.sampler.length) {
+    throw new InvalidOptionError(
+      'state.samples',
+      `The state consumed ${skip} indices per rank of epoch ${epoch}, but this loader's sampler yields ${loader.sampler.length} per epoch`,
+    );
+  }
+  return { epoch, skip, batches };
 }

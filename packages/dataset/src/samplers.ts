@@ -100,7 +100,8 @@ export class DistributedSampler implements Sampler {
     this.rank = expectNonNegativeInteger('rank', options.rank);
     if (this.rank >= this.worldSize) throw invalidOption('rank', `integer below worldSize (${this.worldSize})`, options.rank);
     const shuffle = options.shuffle ?? true;
-    this.#shuffle = shuffle === 'block' ? shuffle : expectBoolean('shuffle', shuffle);
+    if (typeof shuffle !== 'boolean' && shuffle !== 'block') throw invalidOption('shuffle', "boolean or 'block'", shuffle);
+    this.#shuffle = shuffle;
     this.#seed = expectNonNegativeInteger('seed', options.seed ?? 0);
     this.#blockSize = expectPositiveInteger('blockSize', options.blockSize ?? BLOCK_SHUFFLE_DEFAULTS.blockSize);
     this.#window = expectPositiveInteger('window', options.window ?? BLOCK_SHUFFLE_DEFAULTS.window);

@@ -66,6 +66,14 @@ describe('BlockShuffleSampler', () => {
     expect(() => new BlockShuffleSampler(10, { blockSize: 0 })).toThrow('Expected positive integer for blockSize but received 0 of type number');
     expect(() => new BlockShuffleSampler(10, { window: 1.5 })).toThrow('Expected positive integer for window but received 1.5 of type number');
     expect(() => new BlockShuffleSampler(10, { blocksize: 4 } as never)).toThrow(/Unknown option blocksize/);
+    expect(() => new DataLoader(tiny(10), { batchSize: 2, shuffle: 'blocks' as never })).toThrow(
+      `Expected boolean or 'block' for shuffle but received "blocks" of type string`,
+    );
+    expect(() => new DistributedSampler({ length: 10, rank: 0, worldSize: 2, shuffle: 'blok' as never })).toThrow(
+      `Expected boolean or 'block' for shuffle but received "blok" of type string`,
+    );
+    expect(() => new DistributedSampler({ length: 10, rank: 0, worldSize: 2, window: 0 })).toThrow('Expected positive integer for window but received 0');
+    expect(() => new DistributedSampler({ length: 10, rank: 0, worldSize: 2, blocksize: 4 } as never)).toThrow(/Unknown option blocksize/);
   });
 });
 

@@ -118,6 +118,9 @@ describe('DataLoader.stateDict / loadStateDict', () => {
       'Expected 1 for state.version but received 2 of type number',
     );
     expect(() => new DataLoader(pixels(30), { batchSize: 4, state: { ...state, epochs: 1 } as never })).toThrow(/Unknown option state.epochs/);
+    expect(() => new DataLoader(pixels(30), { batchSize: 4, shuffle: true, seed: 1, state: { ...state, samples: 31 } })).toThrow(
+      "The state consumed 31 indices per rank of epoch 0, but this loader's sampler yields 30 per epoch",
+    );
     expect(() => new DataLoader(pixels(30), { batchSize: 4, state: 'x' as never })).toThrow(
       'Expected a DataLoader state (from stateDict()) for state but received "x" of type string',
     );
