@@ -1,7 +1,8 @@
 import type { RawImage } from '@imgstore/core';
 import { turbo } from './libjpeg-turbo.js';
 import { plainJpeg } from './plain-jpeg.js';
-import { Resampler, resampleGeometry, resampleRgb, type ResampleTarget } from './resample.js';
+import { Resampler, resampleGeometry, resampleRgb, scaledLength, type ResampleTarget } from './resample.js';
+import { scaledJpegDecoder } from './scaled-jpeg-decoder.js';
 
 /** The decode options the fast path reads (a subset of CheckedDecodeOptions). */
 export interface PlainDecodeOptions {
@@ -15,23 +16,46 @@ export interface PlainDecodeOptions {
 }
 
 /**
- * Plain JPEGs shrunk by this much or more go to sharp, which then decodes at 1/2–1/8 scale: the
- * resampler's work grows with the square of the shrink.
+ * Plain JPEGs that the resampler would still have to shrink by this much or more go to sharp: its work
+ * grows with the square of the shrink. With DCT scaling, that is a shrink of 32 or more (1/8 scale, then 4×).
  */
 const FAST_PATH_MAX_SHRINK = 4;
 
-/** Larger plain JPEGs go to sharp too: a thread's resampler keeps the memory of the largest image it saw. */
+/**
+ * libjpeg-turbo decodes at 1/d scale (d = 2, 4, 8) when the image is shrunk by at least d × this, leaving
+ * the resampler a shrink of 2 or more, as libvips' and Pillow's shrink-on-load do: DCT scaling is close
+ * to a d × d box filter, and with that margin the output stays within the README's bound of the
+ * full-size decode + Lanczos-3 (what bench:convert prints: mean absolute error, worst image, largest
+ * difference). A smaller margin, with more images scaled, drifts past it (measured in
+ * packages/image/README.md).
+ */
+export const DCT_SCALING_GAP = 2;
+
+/** The DCT scaling denominator for a shrink (the smaller of the two axes' source/output ratios). */
+export function dctDenominator(shrink: number): 1 | 2 | 4 | 8 {
+  return shrink >= 8 * DCT_SCALING_GAP ? 8 : shrink >= 4 * DCT_SCALING_GAP ? 4 : shrink >= 2 * DCT_SCALING_GAP ? 2 : 1;
+}
+
+/** Larger plain JPEGs (decoded pixels) go to sharp too: a thread's resampler keeps the memory of the largest image it saw. */
 const FAST_PATH_MAX_PIXELS = 4096 * 4096;
 
+interface FastPathPlan {
+  width: number;
+  height: number;
+  target: ResampleTarget | null;
+  /** Decode at 1/denom (1: full size). */
+  denom: 1 | 2 | 4 | 8;
+}
+
 /**
- * What the fast path does with `bytes`: the JPEG's size and the resample (none for `originalSize`), or
- * null when sharp should decode it (not a plain JPEG, not RGB output, letterboxing, too large, shrunk
- * too much). Makes the checks sharp would make before and after decoding: the input's pixel limit (from
+ * What the fast path does with `bytes`: the JPEG's size, the resample (none for `originalSize`) and
+ * the DCT scaling, or null when sharp should decode it (not a plain JPEG, not RGB output, letterboxing,
+ * too large, shrunk too much). Makes the checks sharp would make before and after decoding: the input's pixel limit (from
  * the header) and the output's (an upscaled long, thin image).
  */
-function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): { width: number; height: number; target: ResampleTarget | null } | null {
+function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): FastPathPlan | null {
   const jpeg = plainJpeg(bytes);
-  if (!jpeg || options.channels !== 3 || jpeg.width * jpeg.height > FAST_PATH_MAX_PIXELS) return null;
+  if (!jpeg || options.channels !== 3) return null;
   // Letterboxing (`contain`) is left to sharp.
   if (!options.originalSize && !options.shorterSide && options.fit === 'contain') return null;
   const { width, height } = jpeg;
@@ -41,13 +65,16 @@ function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): { width: 
       ? { shorterSide: options.shorterSide }
       : { width: options.width, height: options.height, fit: options.fit === 'fill' ? 'fill' : 'cover' };
   const size = target ? resampleGeometry(width, height, target) : { width, height };
-  if (Math.min(width / size.width, height / size.height) >= FAST_PATH_MAX_SHRINK) return null;
+  const shrink = Math.min(width / size.width, height / size.height);
+  const denom = target && scaledJpegDecoder() ? dctDenominator(shrink) : 1;
+  if (shrink / denom >= FAST_PATH_MAX_SHRINK) return null;
+  if (scaledLength(width, denom) * scaledLength(height, denom) > FAST_PATH_MAX_PIXELS) return null;
   const limit = options.limitInputPixels;
   if (width * height > limit) throw new Error(`Input image exceeds pixel limit (${width}×${height} > ${limit} pixels)`);
   if (size.width * size.height > limit) {
     throw new Error(`the resized image (${size.width}×${size.height}) exceeds the pixel limit (${limit})`);
   }
-  return { width, height, target };
+  return { width, height, target, denom };
 }
 
 /**
@@ -66,7 +93,11 @@ export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptio
       const decoded = t.decompressSync(source, { format: t.FORMAT_RGB });
       return decoded.width === plan.width && decoded.height === plan.height ? rgb(decoded.data, decoded.width, decoded.height) : null;
     }
-    const pixels = resampler.prepare(plan.width, plan.height, plan.target);
+    const pixels = resampler.prepare(plan.width, plan.height, plan.target, plan.denom);
+    if (plan.denom > 1) {
+      if (!scaledJpegDecoder()!.decode(bytes, plan.width, plan.height, plan.denom, pixels)) return null;
+      return resampler.run();
+    }
     const decoded = t.decompressSync(source, pixels, { format: t.FORMAT_RGB });
     if (decoded.width !== plan.width || decoded.height !== plan.height) return null;
   } catch {
@@ -79,6 +110,11 @@ export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptio
 export async function decodePlainJpeg(bytes: Uint8Array, options: PlainDecodeOptions): Promise<RawImage | null> {
   const plan = planFastPath(bytes, options);
   if (!plan) return null;
+  if (plan.target && plan.denom > 1) {
+    const pixels = new Uint8Array(scaledLength(plan.width, plan.denom) * scaledLength(plan.height, plan.denom) * 3);
+    if (!(await scaledJpegDecoder()!.decodeAsync(bytes, plan.width, plan.height, plan.denom, pixels))) return null;
+    return resampleScaled(pixels, plan.width, plan.height, plan.target, plan.denom);
+  }
   const t = turbo();
   let decoded: { data: Buffer; width: number; height: number };
   try {
@@ -88,6 +124,15 @@ export async function decodePlainJpeg(bytes: Uint8Array, options: PlainDecodeOpt
   }
   if (decoded.width !== plan.width || decoded.height !== plan.height) return null;
   return plan.target ? resampleRgb(decoded.data, decoded.width, decoded.height, plan.target) : rgb(decoded.data, decoded.width, decoded.height);
+}
+
+let shared: Resampler | undefined;
+
+/** Resamples pixels decoded at 1/denom (see Resampler.prepare) on this thread. */
+function resampleScaled(pixels: Uint8Array, width: number, height: number, target: ResampleTarget, denom: number): RawImage {
+  shared ??= new Resampler();
+  shared.prepare(width, height, target, denom).set(pixels);
+  return shared.run();
 }
 
 function rgb(data: Buffer, width: number, height: number): RawImage {

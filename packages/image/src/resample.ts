@@ -18,6 +18,12 @@ import { RESAMPLE_WASM_BASE64 } from './resample-wasm.js';
  * exactly 2^14. Rows are resampled first
  * (over the source columns the output needs), then columns; each pass rounds (+2^13, >> 14) and clamps
  * to 0..255.
+ *
+ * A source decoded at 1/d of its size (libjpeg-turbo's DCT scaling, d = 2, 4 or 8: pixel j of the
+ * scaled image covers source pixels d·j to d·j + d − 1) is resampled with the same geometry: L, n and f
+ * are the full-size axis's, and each output pixel samples the scaled image at u' = (u + 0.5) / d − 0.5
+ * with the kernel stretched by max(f / d, 1) over the ceil(L / d) scaled pixels. Without that, the
+ * rounding up of an odd L / d would shift the whole output by up to half a scaled pixel.
  */
 
 /** The output of a resample: exactly width × height (`cover` crops the centre, `fill` stretches), or the shorter side scaled to `shorterSide`. */
@@ -30,6 +36,11 @@ const LOBES = 3;
 /** Taps per output pixel along an axis of `length` source pixels shrunk by `f` (see the definition above). */
 function tapCount(length: number, f: number): number {
   return Math.min(length, Math.ceil(2 * LOBES * Math.max(f, 1)));
+}
+
+/** Pixels along an axis of `length` decoded at 1/`denom` scale (libjpeg-turbo's TJSCALED: rounded up). */
+export function scaledLength(length: number, denom: number): number {
+  return Math.ceil(length / denom);
 }
 
 /** Bytes of one output pixel's entry in a kernel table: its first tap, 12 bytes of padding, then a vector per pair of taps. */
@@ -52,10 +63,21 @@ let scratch = new Float64Array(3 * 64);
  * of the per-tap steps (one sine and one cosine per output pixel, none per tap; the weights agree with
  * the definition's to ~1e-16).
  */
-export function planAxis(length: number, n: number, f: number, memory: ArrayBuffer, table: number, lanes: 3 | 4): { first: number; last: number } {
-  const stretch = Math.max(f, 1);
+export function planAxis(
+  length: number,
+  n: number,
+  f: number,
+  memory: ArrayBuffer,
+  table: number,
+  lanes: 3 | 4,
+  denom = 1,
+): { first: number; last: number } {
+  // The scaled axis (see the definition above): denom 1 is the source itself.
+  const fullLength = length;
+  length = scaledLength(fullLength, denom);
+  const stretch = Math.max(f / denom, 1);
   const support = LOBES * stretch;
-  const taps = tapCount(length, f);
+  const taps = tapCount(length, f / denom);
   const pairs = (taps + 1) >> 1;
   const entry = entryBytes(taps) >> 2;
   const i32 = new Int32Array(memory, table, entry * n);
@@ -68,11 +90,12 @@ export function planAxis(length: number, n: number, f: number, memory: ArrayBuff
   }
   const atCentre = LOBES * step * step; // lanczos3(0) = 1, at the same scale as s²(3 − 4s²) / d²
   const near = 0.01 * stretch;
-  const centre = (length - n * f) / 2;
+  const centre = (fullLength - n * f) / 2;
   let first = 0;
   let last = 0;
   for (let i = 0; i < n; i++) {
-    const u = (i + 0.5) * f - 0.5 + centre;
+    const full = (i + 0.5) * f - 0.5 + centre;
+    const u = denom === 1 ? full : (full + 0.5) / denom - 0.5;
     const start = Math.max(0, Math.min(Math.floor(u - support) + 1, length - taps));
     if (i === 0) first = start;
     last = start;
@@ -182,11 +205,17 @@ export class Resampler {
     return this.#kernels.memory.buffer.byteLength;
   }
 
-  /** Plans resampling width × height RGB pixels to `target`; returns where to write those pixels (valid until the next prepare). */
-  prepare(width: number, height: number, target: ResampleTarget): Buffer {
-    const size = resampleGeometry(width, height, target);
-    const rowTaps = tapCount(height, size.fy);
-    const columnTaps = tapCount(width, size.fx);
+  /**
+   * Plans resampling width × height RGB pixels to `target`; returns where to write those pixels (valid
+   * until the next prepare). With `denom` (2, 4, 8) the pixels written are the image decoded at 1/denom
+   * of width × height (scaledLength of each side), resampled as if from the full size.
+   */
+  prepare(fullWidth: number, fullHeight: number, target: ResampleTarget, denom = 1): Buffer {
+    const size = resampleGeometry(fullWidth, fullHeight, target);
+    const width = scaledLength(fullWidth, denom);
+    const height = scaledLength(fullHeight, denom);
+    const rowTaps = tapCount(height, size.fy / denom);
+    const columnTaps = tapCount(width, size.fx / denom);
     // Each buffer is followed by at least 16 bytes of padding: the kernels read and write whole vectors.
     // The source has a whole row more: an odd tap count is padded with a zero weight on the next row.
     const rowTable = align16(this.#kernels.heapBase());
@@ -197,8 +226,8 @@ export class Resampler {
     const end = tmp + align16(width * 3 + 16) * size.height + 16 + align16(size.width * size.height * 3 + 16);
     const memory = this.#kernels.memory;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-    const rows = planAxis(height, size.height, size.fy, memory.buffer, rowTable, 4);
-    const columns = planAxis(width, size.width, size.fx, memory.buffer, columnTable, 3);
+    const rows = planAxis(fullHeight, size.height, size.fy, memory.buffer, rowTable, 4, denom);
+    const columns = planAxis(fullWidth, size.width, size.fx, memory.buffer, columnTable, 3, denom);
     const regionBytes = (columns.last + columnTaps - columns.first) * 3;
     const tmpStride = align16(regionBytes + 16);
     this.#prepared = {
