@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, openStore, shardStoreName, type StoreReader } from '@imgstore/store';
-import { cliBin, makeImage, makeTempDir, runImgstore } from '../../../tools/test-support/index.js';
+import { cliBin, makeImage, makeTempDir, repoRoot, runImgstore, runProcess } from '../../../tools/test-support/index.js';
+
+// The Python package from its sources on Debian's Python (as tools/test/python-reader.test.ts; skipped without it).
+const python = '/usr/bin/python3';
+const pythonEnv = { PYTHONPATH: join(repoRoot, 'python/src'), PYTHONDONTWRITEBYTECODE: '1' };
+const pythonReady = existsSync(python) && spawnSync(python, ['-c', 'import lmdb, msgpack, lz4, numpy'], { stdio: 'ignore' }).status === 0;
 
 // `convert --append`: a second folder added to a finished store, killed with kill -9 part-way, resumed,
 // and compared with a one-shot conversion of both folders.
@@ -96,6 +101,13 @@ describe('imgstore convert --append', () => {
     expect(during.rejects()).toEqual([]);
     for (let i = 0; i < 80; i++) expect(during.getStoredBytes(i).equals(baseRecords[i]!), `record ${i}`).toBe(true);
     await during.close();
+    if (pythonReady) {
+      const py = await runProcess(python, ['-m', 'imgstore.dump', store], { env: pythonEnv });
+      expect(py.code, py.stderr).toBe(0);
+      const names = py.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { name: string }).name);
+      expect(names).toHaveLength(80);
+      expect(names[79]).toBe('b/039.jpg');
+    }
     const verify = await runImgstore(['verify', store]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
 
