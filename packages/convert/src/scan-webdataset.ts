@@ -112,6 +112,8 @@ function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Ma
   }
   if (reason === null) {
     const cls = group.members.find((member) => member.ext === 'cls')?.data;
+    // A labeled store labels every record, as with a label file: a sample without one is a reject.
+    if (!cls && labelNames) reason = 'no .cls label, and other samples have one';
     if (cls) {
       const text = clsText(cls);
       if (text === null || text === '') reason = '.cls is not a label (expected one integer or one class name, UTF-8, on one line)';

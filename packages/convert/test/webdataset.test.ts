@@ -3,8 +3,8 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
-import { InputError, InvalidOptionError } from '@imgstore/core';
-import { convertFolder, exportStore, readWebDataset, resolveWebDatasetShards, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
+import { InputError, InterruptedError, InvalidOptionError } from '@imgstore/core';
+import { convertFolder, exportStore, readWebDataset, resolveWebDatasetShards, scanFolder, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
 import { decodeImage } from '@imgstore/image';
 import { openStore } from '@imgstore/store';
 import { makeImage, makeTempDir, samplesDir } from '../../../tools/test-support/index.js';
@@ -154,13 +154,17 @@ describe('scanWebDataset', () => {
       { name: 'k1.cls', data: '2\n' },
       { name: 'k1.json', data: '{"caption":"a cat","boxes":[[1,2,3,4]]}' },
       { name: 'k2.png', data: png },
+      { name: 'k2.cls', data: '0' },
+      { name: 'k3.jpg', data: jpg },
     ]);
     const scan = await scanWebDataset([shard]);
-    expect([scan.layout, scan.count, scan.labelNames]).toEqual(['webdataset', 2, ['0', '1', '2']]);
+    expect([scan.layout, scan.count, scan.labelNames]).toEqual(['webdataset', 3, ['0', '1', '2']]);
     const inputs = await collect(scan);
     expect(inputs.map((i) => [i.name, i.label, i.meta, i.reject])).toEqual([
       ['k1.jpg', 2, { caption: 'a cat', boxes: [[1, 2, 3, 4]] }, undefined],
-      ['k2.png', null, undefined, undefined],
+      ['k2.png', 0, undefined, undefined],
+      // A labeled dataset labels every sample (as a label file does).
+      ['k3.jpg', null, undefined, 'no .cls label, and other samples have one (in s.tar)'],
     ]);
     expect(Buffer.from(inputs[0]!.bytes!).equals(jpg)).toBe(true);
     expect(Buffer.from(inputs[1]!.bytes!).equals(png)).toBe(true);
@@ -206,6 +210,7 @@ describe('scanWebDataset', () => {
       { name: 'txt.jpg', data: 'x' },
       { name: 'txt.txt', data: 'a caption' },
       { name: 'json.jpg', data: 'x' },
+      { name: 'json.cls', data: '0' },
       { name: 'json.json', data: '{"a":' },
       { name: 'cls.jpg', data: 'x' },
       { name: 'cls.cls', data: '1\n2\n' },
@@ -265,5 +270,101 @@ describe('exportStore, format webdataset', () => {
     await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(InvalidOptionError);
     await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(/shardSamples/);
     await expect(exportStore(store, join(tmp.dir, 'x'), { format: 'webdataset', shardSample: 5 } as never)).rejects.toThrow(/shardSample/);
+  });
+});
+
+describe('convertFolder from WebDataset shards', () => {
+  it('round trip folder -> store -> WebDataset -> store: the same pixels, labels, label names and metadata, in order', async () => {
+    // Metadata for every third image (any JSON value), from a metadata file beside the folder.
+    const names = [...scanFolder(samplesDir).files()].map((f) => f.name);
+    const metaFile = join(tmp.dir, 'round-trip-meta.jsonl');
+    const metaOf = (i: number) => ({ id: i, caption: `image ${i}`, boxes: [[i, 2, 3.5, 4]], tags: i % 2 ? null : ['a', 'b'] });
+    writeFileSync(metaFile, names.map((name, i) => (i % 3 === 0 ? `${JSON.stringify({ path: name, ...metaOf(i) })}\n` : '')).join(''));
+    const first = join(tmp.dir, 'round-trip-1.lmdb');
+    await convertFolder({ input: samplesDir, output: first, width: 24, height: 16, meta: metaFile, threads: 1 });
+    const wds = join(tmp.dir, 'round-trip-wds');
+    const exported = await exportStore(first, wds, { format: 'webdataset', shardSamples: 8 });
+    expect(exported.shards).toHaveLength(4);
+
+    const second = join(tmp.dir, 'round-trip-2.lmdb');
+    const summary = await convertFolder({ input: exported.pattern!, output: second, width: 24, height: 16, threads: 1 });
+    expect([summary.read, summary.stored, summary.rejects]).toEqual([29, 29, []]);
+    expect(summary.header.provenance.settings).toMatchObject({ layout: 'webdataset' });
+    const a = openStore(first);
+    const b = openStore(second);
+    try {
+      expect(b.header.labelNames).toEqual(a.header.labelNames);
+      expect(b.length).toBe(a.length);
+      for (let i = 0; i < a.length; i++) {
+        const [x, y] = [a.get(i), b.get(i)];
+        expect([y.name, y.label, y.shape, y.meta]).toEqual([x.name.replace(/\.[^./]+$/, '.png'), x.label, x.shape, x.meta]);
+        expect(Buffer.from(y.data).equals(Buffer.from(x.data))).toBe(true);
+      }
+      expect(a.get(0).meta).toEqual(metaOf(0));
+      expect(a.get(1).meta).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    // The folder of shards (with its classes.txt) reads the same as the pattern.
+    const again = await convertFolder({ input: wds, output: join(tmp.dir, 'round-trip-3.lmdb'), width: 24, height: 16, threads: 1 });
+    expect([again.stored, again.header.labelNames]).toEqual([29, summary.header.labelNames]);
+  });
+
+  it('rejects are listed with their reason, a resumed conversion skips what is committed, a label file with shards is refused', async () => {
+    const dir = join(tmp.dir, 'convert-rejects');
+    mkdirSync(dir);
+    const images = await Promise.all([1, 2, 3, 4, 5].map((seed) => makeImage(30, 20, 'jpeg', { seed })));
+    const shard = await writeTar(join(dir, 'mixed.tar'), [
+      { name: 'a.jpg', data: images[0]! },
+      { name: 'a.cls', data: 'cat' },
+      { name: 'b.txt', data: 'no image' },
+      { name: 'c.png', data: Buffer.from('not a png at all') },
+      { name: 'c.cls', data: 'cat' },
+      { name: 'd.jpg', data: images[1]! },
+      { name: 'd.cls', data: 'dog' },
+      { name: 'd.json', data: '{"id":"d"}' },
+      { name: 'e.jpg', data: images[2]! },
+      { name: 'f.jpg', data: images[3]! },
+      { name: 'g.jpg', data: images[4]! },
+    ]);
+    const output = join(tmp.dir, 'convert-rejects.lmdb');
+    const controller = new AbortController();
+    const stopAfterFour = (p: { done: number }) => {
+      if (p.done === 4) controller.abort();
+    };
+    const options = { input: shard, output, width: 16, height: 16, threads: 1, concurrency: 2 };
+    await expect(convertFolder({ ...options, signal: controller.signal, onProgress: stopAfterFour })).rejects.toThrow(InterruptedError);
+    const summary = await convertFolder({ ...options, resume: true });
+    expect([summary.resumedAt, summary.read, summary.stored]).toEqual([4, 7, 2]);
+    // c.png is labeled but not an image: decoding rejects it, naming what it found.
+    const unlabeled = 'no .cls label, and other samples have one (in mixed.tar)';
+    expect(summary.rejects.map((r) => [r.name, r.reason])).toEqual([
+      ['b.txt', expect.stringContaining('unsupported member .txt')],
+      ['c.png', expect.not.stringContaining('(in mixed.tar)')],
+      ['e.jpg', unlabeled],
+      ['f.jpg', unlabeled],
+      ['g.jpg', unlabeled],
+    ]);
+    const store = openStore(output);
+    try {
+      expect(store.header.labelNames).toEqual(['cat', 'dog']);
+      expect([0, 1].map((i) => [store.get(i).name, store.get(i).label, store.get(i).meta])).toEqual([
+        ['a.jpg', 0, undefined],
+        ['d.jpg', 1, { id: 'd' }],
+      ]);
+      const once = await convertFolder({ ...options, output: join(tmp.dir, 'convert-rejects-once.lmdb') });
+      const other = openStore(join(tmp.dir, 'convert-rejects-once.lmdb'));
+      try {
+        for (let i = 0; i < store.length; i++) expect(Buffer.from(other.get(i).data).equals(Buffer.from(store.get(i).data))).toBe(true);
+      } finally {
+        await other.close();
+      }
+      expect(once.stored).toBe(2);
+    } finally {
+      await store.close();
+    }
+    const labels = join(dir, 'labels.csv');
+    writeFileSync(labels, 'path,label\na.jpg,cat\n');
+    await expect(convertFolder({ ...options, output: join(tmp.dir, 'x.lmdb'), labels })).rejects.toThrow(/no label or metadata file with WebDataset shards/);
   });
 });
