@@ -122,7 +122,7 @@ function labelOptions(flags: ConvertFlags): Pick<ConvertFolderOptions, 'labels' 
 export function convertCommand(): Command {
   return new Command('convert')
     .description("Convert a folder of images into a store of decoded samples (fixed size by default)")
-    .argument('<folder>', 'images: class subfolders (ImageFolder layout, gives labels) or any other layout (no labels)')
+    .argument('<folder>', "images: class subfolders (ImageFolder layout, gives labels) or any other layout (no labels); or WebDataset tar shards: 'shards-{0000..0099}.tar' (quoted), a .tar file or a folder of them")
     .argument('[store]', 'store folder to create (not with --advise)')
     .option('-s, --size <size>', 'output size: WIDTHxHEIGHT, one number for a square, shorter:N (keep aspect ratio) or original', '256x256')
     .addOption(new Option('--fit <mode>', 'how images are fitted to the size').choices(FITS).default('cover'))
@@ -162,6 +162,7 @@ Examples:
   imgstore convert ./images ./train.lmdb --size 224 --fit contain --overwrite
   imgstore convert ./val ./val.lmdb --labels val.csv                         # labels (and metadata) from a file
   imgstore convert ./photos ./coco.lmdb --labels tags.jsonl --meta boxes.jsonl
+  imgstore convert 'shards/train-{0000..0099}.tar' ./train.lmdb             # WebDataset shards (.jpg/.png/.webp, .cls, .json)
   imgstore convert ./images ./small.lmdb --codec jpeg --quality 90          # ~10x smaller, lossy
   imgstore convert ./images ./train.lmdb --size shorter:256                 # aspect ratio kept
   imgstore convert ./images ./custom.lmdb --codec ./my-codec.mjs             # a codec of your own
