@@ -1,18 +1,28 @@
-// npm run bench:convert -- <folder> [--runs 5] [--python true|false]
+// npm run bench:convert -- <folder> [--runs 5] [--python true|false] [--size 256x256] [--quality true|false]
 // Converts <folder> with the CLI's defaults (a fresh store each run) and prints images/s, input MB/s,
 // peak RSS, and the ratio against the Python reference converter (ref_convert.py --decoder=turbojpeg)
-// run in the same invocation when Debian's packages for it are installed.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+// run in the same invocation when Debian's packages for it are installed. Then the quality of the
+// conversion's decode path against a full-size decode + Lanczos-3 of every file (see printQuality).
+// `--size` is passed to imgstore (the Python reference always makes 256x256): a smaller size shows the
+// DCT-scaled decoding of photos shrunk 4x or more.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliBin, measure, median, parseArgs, python, pythonReferenceAvailable, sharedBench, table } from './bench-util.mjs';
+import { cliBin, measure, median, parseArgs, python, pythonReferenceAvailable, repoRoot, sharedBench, table } from './bench-util.mjs';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), { runs: 5, python: 'true' });
+const { positional, flags } = parseArgs(process.argv.slice(2), { runs: 5, python: 'true', size: '256x256', quality: 'true' });
 const folder = positional[0];
 if (!folder) {
-  console.error('usage: npm run bench:convert -- <folder> [--runs 5] [--python false]');
+  console.error('usage: npm run bench:convert -- <folder> [--runs 5] [--python false] [--size 256x256] [--quality false]');
   process.exit(2);
 }
+const sizeMatch = /^(\d+)x(\d+)$/.exec(flags.size);
+if (!sizeMatch) {
+  console.error(`--size: expected WIDTHxHEIGHT (as imgstore convert --size), got ${flags.size}`);
+  process.exit(2);
+}
+const [width, height] = [Number(sizeMatch[1]), Number(sizeMatch[2])];
 const files = readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
 const inputMb = files.reduce((sum, e) => sum + statSync(join(e.parentPath ?? e.path, e.name)).size, 0) / 1e6;
 const work = mkdtempSync(join(tmpdir(), 'imgstore-bench-'));
@@ -21,7 +31,7 @@ const store = join(work, 'imgstore.lmdb');
 const pipelines = [
   {
     label: 'imgstore convert (CLI defaults)',
-    run: () => measure(process.execPath, [cliBin, 'convert', folder, store, '--overwrite', '-q']),
+    run: () => measure(process.execPath, [cliBin, 'convert', folder, store, '--overwrite', '-q', '--size', flags.size]),
   },
 ];
 const refScript = join(sharedBench, 'python', 'ref_convert.py');
@@ -67,3 +77,54 @@ console.log(
   ]),
 );
 rmSync(work, { recursive: true, force: true });
+if (width !== 256 || height !== 256) console.log(`(imgstore made ${flags.size}; the Python reference makes 256x256)`);
+if (flags.quality !== 'false') await printQuality();
+
+/**
+ * The conversion's decode path (DecodePool, as imgstore convert uses it) against libjpeg-turbo at full
+ * size + the Lanczos-3 resampler (resampleRgb), on every JPEG of the folder: the mean absolute
+ * difference over all pixels, the worst image's, and the largest single difference; split by how the
+ * file was decoded (DCT-scaled, full size, or sharp). Full-size fast-path files equal the reference by
+ * construction; the figures are about the DCT-scaled ones (and sharp's).
+ */
+async function printQuality() {
+  const image = await import(join(repoRoot, 'packages/image/dist/index.js'));
+  const turbo = createRequire(join(repoRoot, 'packages/image/package.json'))('@julusian/jpeg-turbo');
+  const pool = new image.DecodePool();
+  const target = { width, height, fit: 'cover' };
+  const groups = new Map();
+  const all = { files: 0, sum: 0, values: 0, worst: 0, max: 0 };
+  for (const entry of files) {
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    const bytes = readFileSync(path);
+    if (bytes[0] !== 0xff || bytes[1] !== 0xd8) continue;
+    let full;
+    try {
+      full = turbo.decompressSync(bytes, { format: turbo.FORMAT_RGB });
+    } catch {
+      continue; // not for libjpeg-turbo: nothing to compare with
+    }
+    const reference = image.resampleRgb(full.data, full.width, full.height, target).data;
+    const ours = (await pool.decode(bytes, { width, height })).data;
+    const shrink = Math.min(full.width / width, full.height / height);
+    const group = shrink >= 4 ? 'shrink >= 4: DCT-scaled' : 'shrink < 4: full size';
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < ours.length; i++) {
+      const d = Math.abs(ours[i] - reference[i]);
+      sum += d;
+      if (d > max) max = d;
+    }
+    for (const g of [groups.get(group) ?? groups.set(group, { files: 0, sum: 0, values: 0, worst: 0, max: 0 }).get(group), all]) {
+      g.files++;
+      g.sum += sum;
+      g.values += ours.length;
+      g.worst = Math.max(g.worst, sum / ours.length);
+      g.max = Math.max(g.max, max);
+    }
+  }
+  await pool.close();
+  console.log(`\nquality at ${width}x${height} cover: the conversion's pixels vs a full-size decode + Lanczos-3 (bound: mean <= 1.0, max <= 8)\n`);
+  const row = (label, g) => [label, g.files, g.files ? (g.sum / g.values).toFixed(3) : '-', g.files ? g.worst.toFixed(3) : '-', g.files ? g.max : '-'];
+  console.log(table([['files', 'count', 'mean abs error', 'worst image mean', 'max'], ...[...groups].map(([label, g]) => row(label, g)), row('all', all)]));
+}
