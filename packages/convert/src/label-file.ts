@@ -258,21 +258,33 @@ function jsonLines(text: string, file: string): Array<{ line: number; value: Rec
 }
 
 function csvRows(text: string, file: string, delimiter: string): Array<{ line: number; value: Record<string, Cell> }> {
-  let parsed: Array<{ record: string[]; info: { lines: number } }>;
+  let header: string[] | null = null;
+  let parsed: Array<{ line: number; value: Record<string, Cell> }>;
   try {
-    parsed = parseCsv(text, { bom: true, delimiter, info: true, skip_empty_lines: true }) as unknown as typeof parsed;
+    // Each record becomes its row as it is parsed: no second array of every record with its parse info.
+    parsed = parseCsv(text, {
+      // (typed loosely: csv-parse's overloads do not describe on_record returning another type)
+      bom: true,
+      delimiter,
+      skip_empty_lines: true,
+      on_record: (record: string[], context: { lines: number }) => {
+        if (header === null) {
+          header = record;
+          const duplicate = record.find((name, i) => record.indexOf(name) !== i);
+          if (duplicate !== undefined) throw new InputError(file, `${basename(file)} line 1 names column "${duplicate}" twice`);
+          if (record.includes('__proto__')) throw new InputError(file, `${basename(file)} line 1 has a column "__proto__"`);
+          return null; // the header row is no image's row
+        }
+        const value: Record<string, Cell> = {};
+        for (let i = 0; i < header.length; i++) value[header[i]!] = record[i]!;
+        return { line: context.lines, value };
+      },
+    } as never) as unknown as typeof parsed;
   } catch (cause) {
+    if (cause instanceof InputError) throw cause;
     const { lines } = cause as { lines?: number };
     const where = lines === undefined ? '' : ` line ${lines}`;
     throw new InputError(file, `${basename(file)}${where} is not valid CSV (${(cause as Error).message})`);
   }
-  if (parsed.length === 0) return [];
-  const header = parsed[0]!.record;
-  const duplicate = header.find((name, i) => header.indexOf(name) !== i);
-  if (duplicate !== undefined) throw new InputError(file, `${basename(file)} line 1 names column "${duplicate}" twice`);
-  if (header.includes('__proto__')) throw new InputError(file, `${basename(file)} line 1 has a column "__proto__"`);
-  return parsed.slice(1).map(({ record, info }) => ({
-    line: info.lines,
-    value: Object.fromEntries(header.map((name, i) => [name, record[i]!])),
-  }));
+  return parsed;
 }
