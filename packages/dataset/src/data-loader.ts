@@ -17,7 +17,7 @@ import { augmentSpec, variableNeedsCrop, type Augment } from './augment.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
 import { BlockShuffleSampler } from './block-shuffle-sampler.js';
 import { LOADER_STATE_VERSION, resumePoint, samplerState, type LoaderState } from './loader-state.js';
-import { BatchFailure, WorkerPool, type BatchResult } from './worker-pool.js';
+import { BatchFailure, WorkerPool, autoWorkerCount, type BatchResult } from './worker-pool.js';
 
 export type { BatchableSample } from './fill-batch.js';
 
@@ -52,10 +52,12 @@ export interface DataLoaderOptions {
   /** A custom traversal (e.g. DistributedSampler). Default: sequential, or seeded random with `shuffle`. */
   sampler?: Sampler;
   /**
-   * Worker threads that read and assemble batches. Default 0 (in this thread). Needs a dataset that worker
-   * threads can reopen (`toSource()`), such as a store from `openStore()` or a SafeDataset around one.
+   * Worker threads that read and assemble batches; this thread fills batches too while the next one is
+   * not back. Default 0 (all in this thread). `'auto'`: one per CPU core but one, at most 8 (0 for a
+   * dataset workers cannot reopen). Needs a dataset that worker threads can reopen (`toSource()`), such
+   * as a store from `openStore()` or a SafeDataset around one.
    */
-  workers?: number;
+  workers?: number | 'auto';
   /** Batches each worker prepares ahead. Default 2. */
   prefetch?: number;
   /**
@@ -122,7 +124,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.dataset = dataset;
     this.batchSize = expectPositiveInteger('batchSize', options.batchSize);
     this.dropLast = expectBoolean('dropLast', options.dropLast ?? false);
-    this.workers = expectNonNegativeInteger('workers', options.workers ?? 0);
+    this.workers = parseWorkers(options.workers, typeof (dataset as LoaderDataset).toSource === 'function');
     this.prefetch = expectPositiveInteger('prefetch', options.prefetch ?? 2);
     const shuffle = options.shuffle ?? false;
     if (typeof shuffle !== 'boolean' && shuffle !== 'block') throw invalidOption('shuffle', "boolean or 'block'", shuffle);
@@ -283,8 +285,16 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
+  /**
+   * Workers fill batches ahead, and this thread fills one too whenever the next batch is not back yet
+   * (instead of waiting): so workers add to the in-thread rate rather than replace it, on a machine
+   * whose cores are busy as well as on an idle one. Batches come out in sampler order whoever filled
+   * them, and are the same bytes (augment draws depend on seed, epoch and index only).
+   */
   async *#withWorkers(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
-    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output);
+    // Each worker `prefetch` batches ahead, one batch with the consumer, two for this thread to fill (one
+    // may wait behind a worker's, measured: this thread then idled ~40% of a JPEG epoch with only one).
+    const slots = this.#slotPool(this.workers * this.prefetch + 3, plan.output);
     await this.#draining;
     const source = (this.dataset as LoaderDataset).toSource!();
     const setup = { shape: plan.shape, float32: this.float32, augment: this.augment, seed: this.seed };
@@ -294,25 +304,64 @@ export class DataLoader implements AsyncIterable<Batch> {
         throw error;
       },
     ));
-    const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult> }> = [];
+    const read = sampleReader(this.dataset, plan);
+    const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult>; back: boolean }> = [];
     const batches = this.#indexBatches(epoch);
-    let dispatched = 0;
+    let withWorkers = 0;
     let held: BatchSlot | null = null; // the slot whose batch the consumer holds
-    // Keep every worker `prefetch` batches ahead; one slot stays with the consumer.
+    let ended = false;
+    const next = (): Uint32Array | null => {
+      if (ended) return null;
+      const n = batches.next();
+      if (n.done) ended = true;
+      return n.done ? null : n.value;
+    };
     const dispatch = () => {
-      while (slots.available > 1 || (slots.available > 0 && inFlight.length === 0)) {
-        const next = batches.next();
-        if (next.done) return;
+      while (withWorkers < pool.size * this.prefetch && slots.available > 0) {
+        const indices = next();
+        if (!indices) return;
         const slot = slots.acquire()!;
-        const result = pool.run(dispatched++ % pool.size, epoch, slotBuffers(slot), next.value);
+        const result = pool.run(pool.leastBusy(), epoch, slotBuffers(slot), indices);
+        const entry = { slot, result, back: false };
+        withWorkers++;
         // A later batch may fail while an earlier one is awaited: mark it handled now; awaiting it still throws.
-        result.catch(() => undefined);
-        inFlight.push({ slot, result });
+        result.then(
+          () => ((entry.back = true), withWorkers--),
+          () => ((entry.back = true), withWorkers--),
+        );
+        inFlight.push(entry);
       }
     };
+    // Every millisecond of filling here, the workers' replies are taken in and the workers given more, so
+    // that they never wait on this thread (a whole batch of JPEGs takes tens of ms).
+    const letRepliesIn = () =>
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        lastPause = performance.now();
+        dispatch();
+      });
+    let lastPause = performance.now();
+    const pause = () => (performance.now() - lastPause < 1 ? undefined : letRepliesIn());
     try {
       dispatch();
       while (inFlight.length) {
+        // The next batch is still with a worker: fill a later one here meanwhile.
+        while (!inFlight[0]!.back && slots.available > 0) {
+          const indices = next();
+          if (!indices) break;
+          // Its place in the order is taken now: batches dispatched while it fills come after it.
+          const slot = slots.acquire()!;
+          let filled!: (result: BatchResult) => void;
+          const entry = { slot, result: new Promise<BatchResult>((resolve) => (filled = resolve)), back: false };
+          inFlight.push(entry);
+          let count = 0;
+          try {
+            count = await fillBatch(read, indices, slot, plan, epoch, pause);
+          } finally {
+            filled({ count, skipped: [], buffers: slotBuffers(slot) });
+            entry.back = true;
+          }
+          await letRepliesIn();
+        }
         const head = inFlight.shift()!;
         let result: BatchResult;
         try {
@@ -371,6 +420,13 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     return [1, 1, 1];
   }
+}
+
+/** The `workers` option: a count, or `'auto'` (see DataLoaderOptions.workers). */
+function parseWorkers(value: unknown, reopenable: boolean): number {
+  if (value === 'auto') return reopenable ? autoWorkerCount() : 0;
+  if (typeof value === 'string') throw invalidOption('workers', "non-negative integer or 'auto'", value);
+  return expectNonNegativeInteger('workers', value ?? 0);
 }
 
 function view(slot: BatchSlot, count: number, shape: Shape, layout: 'CHW' | 'HWC' = 'CHW'): Batch {

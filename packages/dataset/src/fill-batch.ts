@@ -82,9 +82,17 @@ export function copySample(sample: BatchableSample | undefined, target: Uint8Arr
 
 /**
  * Fills `slot` with the samples at `indices`, in order, skipping those the dataset skips.
- * Returns how many samples the slot holds. Awaits only for datasets that return promises.
+ * Returns how many samples the slot holds. Awaits only for datasets that return promises, and for
+ * `pause` when it returns a promise (called after each sample: the DataLoader lets worker replies in).
  */
-export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot: BatchSlot, plan: FillPlan, epoch: number): Promise<number> {
+export async function fillBatch(
+  read: ReadInto,
+  indices: ArrayLike<number>,
+  slot: BatchSlot,
+  plan: FillPlan,
+  epoch: number,
+  pause?: () => Promise<void> | undefined,
+): Promise<number> {
   const { output, normalize } = plan;
   const variable = isVariableShape(plan.shape);
   // Variable-size samples arrive cropped (variableSampleReader): from here on they look fixed-size.
@@ -111,6 +119,8 @@ export async function fillBatch(read: ReadInto, indices: ArrayLike<number>, slot
     slot.indices[count] = index;
     if (normalize && slot.tensor) normalizeSample(normalize, output, slot.data, slot.tensor, count);
     count++;
+    const paused = pause?.();
+    if (paused) await paused;
   }
   return count;
 }

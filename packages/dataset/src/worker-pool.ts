@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ClosedError, WorkerFailedError, deserializeError, type DatasetSource, type Shape } from '@imgstore/core';
 import { transferList, type SlotBuffers } from './batch-slots.js';
@@ -23,6 +24,14 @@ export interface BatchResult {
 interface Pending {
   resolve: (result: BatchResult) => void;
   reject: (error: Error, buffers?: SlotBuffers) => void;
+}
+
+/**
+ * `workers: 'auto'`: a worker per core but one, since the loader's own thread reads too (and runs the
+ * training step); at most 8, beyond which batch buffers grow faster than the rate.
+ */
+export function autoWorkerCount(): number {
+  return Math.max(1, Math.min(8, availableParallelism() - 1));
 }
 
 /** A failed batch; `buffers` are the slot's buffers when the worker sent them back. */
@@ -85,6 +94,13 @@ export class WorkerPool {
 
   get size(): number {
     return this.#workers.length;
+  }
+
+  /** The worker with the fewest batches outstanding (the first of those): a slow or starved worker gets less. */
+  leastBusy(): number {
+    let best = 0;
+    for (let w = 1; w < this.#outstanding.length; w++) if (this.#outstanding[w]! < this.#outstanding[best]!) best = w;
+    return best;
   }
 
   /**
