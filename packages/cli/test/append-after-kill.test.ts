@@ -115,6 +115,10 @@ describe('imgstore convert --append', () => {
     const refused = await runImgstore(['convert', second, store, '--append', '-q']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/append into .* was interrupted after \d+ records; finish it first: the same command with --resume/);
+    // --resume without --append does not take the store for finished.
+    const plainResume = await runImgstore(['convert', second, store, '--resume', '-q']);
+    expect(plainResume.code).toBe(1);
+    expect(plainResume.stderr).toMatch(/is complete but an append into it was interrupted: finish it with --append --resume/);
 
     // Inputs the killed run committed are not decoded again: if the resume read them, they would be rejects.
     const originals = [100, 101, 102, 103, 104].map((i) => {

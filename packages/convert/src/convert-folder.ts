@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import {
   DecodeFailedError,
   InputError,
+  ResumeMismatchError,
   InterruptedError,
   StoreFormatError,
   expectBoolean,
@@ -14,7 +15,7 @@ import {
 } from '@imgstore/core';
 import { DecodePool, checkDecodeOptions, type CheckedDecodeOptions, type Channels, type Fit, type RawImage } from '@imgstore/image';
 import { DEFAULT_CODEC_ID, defaultCodecs } from '@imgstore/codec';
-import { createStoreWriter, openStore } from '@imgstore/store';
+import { appendInProgress, createStoreWriter, openStore } from '@imgstore/store';
 import type { InputFile } from './scan-folder.js';
 import { decodeInput, inputFields, scanInputs, type InputSourceOptions } from './input-source.js';
 import { resolveWebDatasetShards } from './webdataset-shards.js';
@@ -351,6 +352,10 @@ function completeStoreSummary(output: string, read: number): ConvertSummary | nu
   } catch (error) {
     if (error instanceof StoreFormatError && (error.reason === 'incomplete' || error.reason === 'missing')) return null;
     throw error;
+  }
+  if (appendInProgress(output)) {
+    void store.close();
+    throw new ResumeMismatchError(output, `Store ${output} is complete but an append into it was interrupted: finish it with --append --resume and the appended folder`);
   }
   const summary = {
     read,

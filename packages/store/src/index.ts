@@ -9,6 +9,7 @@ export type { ShardedDataset, OpenDatasetOptions } from './sharded-dataset.js';
 export { createStoreWriter, DEFAULT_MAP_SIZE } from './store-writer.js';
 export type { StoreWriter, StoreWriterOptions } from './store-writer.js';
 export { verifyStore } from './verify-store.js';
+export { appendInProgress } from './writer-state.js';
 export type { StoreProblem, VerifyReport, VerifyStoreOptions } from './verify-store.js';
 export { buildManifest, writeManifest, readManifest, shardStoreName } from './dataset-manifest.js';
 export type { DatasetManifest, ManifestShard } from './dataset-manifest.js';

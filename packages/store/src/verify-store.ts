@@ -1,7 +1,6 @@
 import { StoreDamagedError, expectKnownKeys, expectPositiveInteger, invalidOption, isValidIndex, isVariableShape, shapeByteLength } from '@imgstore/core';
 import { openStore, type OpenStoreOptions, type StoreReader } from './store-reader.js';
-import { openLmdbFileSnapshot } from './lmdb-file-snapshot.js';
-import { APPEND_KEY } from './writer-state.js';
+import { appendInProgress } from './writer-state.js';
 
 /** One damaged record, or (index null) a store-wide inconsistency such as a record count that disagrees. */
 export interface StoreProblem {
@@ -86,7 +85,7 @@ function countProblems(store: StoreReader): StoreProblem[] {
   const { records, rejects } = store.countEntries();
   const problems: StoreProblem[] = [];
   // An unfinished append's records and rejects (past the header's counts) are not the store's yet.
-  if (records >= store.length && rejects >= store.header.rejected && (records > store.length || rejects > store.header.rejected) && hasAppendState(store.path)) {
+  if (records >= store.length && rejects >= store.header.rejected && (records > store.length || rejects > store.header.rejected) && appendInProgress(store.path)) {
     return problems;
   }
   if (records !== store.length) {
@@ -96,14 +95,4 @@ function countProblems(store: StoreReader): StoreProblem[] {
     problems.push({ index: null, reason: `the header counts ${store.header.rejected} rejects but the store lists ${rejects}` });
   }
   return problems;
-}
-
-/** Whether the store at `path` has an append under way (or killed): meta/append (see APPEND_KEY). */
-function hasAppendState(path: string): boolean {
-  const snapshot = openLmdbFileSnapshot(path);
-  try {
-    return snapshot.meta(APPEND_KEY) !== undefined;
-  } finally {
-    snapshot.close();
-  }
 }

@@ -1,5 +1,6 @@
 import { FORMAT_NAME, FORMAT_VERSION, StoreFormatError, type StoreHeader } from '@imgstore/core';
 import { unpackPlain } from '@imgstore/codec';
+import { openLmdbFileSnapshot } from './lmdb-file-snapshot.js';
 
 /** What a writer started with; stored under `meta/settings` and compared on resume. */
 export interface WriterSettings {
@@ -35,6 +36,19 @@ export interface AppendState extends Checkpoint {
   labelNames: string[] | null;
   /** The header's counts before the append. */
   base: { records: number; rejected: number };
+}
+
+/**
+ * Whether the store at `path` has an append under way or interrupted (its `meta/append`), read with the
+ * TypeScript engine (no environment of this thread is touched). Errors as openStore's (missing, damaged).
+ */
+export function appendInProgress(path: string): boolean {
+  const snapshot = openLmdbFileSnapshot(path);
+  try {
+    return snapshot.meta(APPEND_KEY) !== undefined;
+  } finally {
+    snapshot.close();
+  }
 }
 
 export const EMPTY_CHECKPOINT: Checkpoint = { position: 0, records: 0, rejected: 0 };
