@@ -3,7 +3,7 @@
 
 Runs the example's ResNet-18 (examples/inference-onnx/export_model.py; seeded random weights, the last
 layer fitted to the first store's class means) on the pixels the Python reader (python/src/imgstore) gives
-for each store: centre crop, (x / 255 - mean) / std, NCHW. Exports that model with the example's command
+for each store: torchvision's centre crop, (x / 255 - mean) / std, NCHW. Exports that model with the example's command
 line as an NCHW and an NHWC ONNX model, and writes every sample's logits as JSON.
 
     PYTHONPATH=python/src /usr/bin/python3 tools/inference/torch_reference.py OUT_DIR EXAMPLE_DIR \
@@ -14,6 +14,7 @@ import os
 import sys
 
 import torch
+from torchvision.transforms.functional import center_crop
 
 import imgstore
 
@@ -21,17 +22,6 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 CLASSES = 4
 SEED = 0
-
-
-def center_crop(pixels, size):
-    """imgstore's centre (augment.ts, cropAt 'center'): top = (h - size) // 2, left likewise.
-
-    torchvision's CenterCrop rounds (h - size) / 2 half to even instead, one pixel further when
-    h - size is 3 mod 4, so it is not used here.
-    """
-    h, w = pixels.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return pixels[top:top + size, left:left + size]
 
 
 def read_inputs(spec):
@@ -44,8 +34,11 @@ def read_inputs(spec):
     std = torch.tensor(STD).view(3, 1, 1)
     inputs = []
     for sample in samples:
-        pixels = center_crop(sample.data, int(crop)) if crop else sample.data
-        x = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float().div(255)
+        x = torch.from_numpy(sample.data.copy()).permute(2, 0, 1)
+        if crop:
+            # torchvision's own centre crop: imgstore's cropAt 'center' must pick the same window.
+            x = center_crop(x, [int(crop), int(crop)])
+        x = x.float().div(255)
         inputs.append((x - mean) / std)
     return name, samples, torch.stack(inputs)
 

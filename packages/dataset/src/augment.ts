@@ -14,7 +14,10 @@ import { createRandom, mixSeed } from './seeded-shuffle.js';
 export interface Augment {
   /** Crop to [height, width]: at a random position per sample and epoch (training), or see `cropAt`. */
   crop?: [number, number];
-  /** `'random'` (default) or `'center'`: the same middle window every time (evaluation). */
+  /**
+   * `'random'` (default) or `'center'`: the same middle window every time (evaluation), placed as
+   * torchvision's CenterCrop places it (offset `round((h - crop) / 2)`, halves rounded to even).
+   */
   cropAt?: CropPosition;
   /** Mirror left-right with probability 1/2. */
   flip?: boolean;
@@ -70,8 +73,8 @@ export function augmentInto(spec: AugmentSpec, shape: Shape, src: Uint8Array, ds
   const next = createRandom(mixSeed(mixSeed(spec.seed, epoch), index));
   const [oh, ow] = spec.crop ?? [h, w];
   const centered = spec.cropAt === 'center';
-  const top = !spec.crop ? 0 : centered ? (h - oh) >> 1 : next() % (h - oh + 1);
-  const left = !spec.crop ? 0 : centered ? (w - ow) >> 1 : next() % (w - ow + 1);
+  const top = !spec.crop ? 0 : centered ? centerOffset(h - oh) : next() % (h - oh + 1);
+  const left = !spec.crop ? 0 : centered ? centerOffset(w - ow) : next() % (w - ow + 1);
   const mirror = spec.flip && next() % 2 === 1;
   const rowBytes = ow * c;
   for (let y = 0; y < oh; y++) {
@@ -86,4 +89,13 @@ export function augmentInto(spec: AugmentSpec, shape: Shape, src: Uint8Array, ds
       for (let ch = 0; ch < c; ch++) dst[to + x * c + ch] = src[s + ch]!;
     }
   }
+}
+
+/**
+ * Offset of a centred window that leaves `spare` pixels: `round(spare / 2)` with halves rounded to even,
+ * as torchvision's CenterCrop (Python's round), so a model evaluated there sees the same pixels here.
+ */
+export function centerOffset(spare: number): number {
+  const half = spare >> 1;
+  return spare & 1 && half & 1 ? half + 1 : half;
 }

@@ -325,8 +325,8 @@ describe('augmentations', () => {
     const first = await collect(loader);
     for (const batch of first) {
       batch.indices.forEach((index, k) => {
-        // (8 - 5) >> 1 = 1 from the top, (10 - 6) >> 1 = 2 from the left
-        expect(locate(index, batch.data.subarray(k * 90, (k + 1) * 90), 5, 6, false), `sample ${index}`).toEqual([1, 2]);
+        // As torchvision's CenterCrop: round(3 / 2) = 2 from the top (half to even), round(4 / 2) = 2 from the left
+        expect(locate(index, batch.data.subarray(k * 90, (k + 1) * 90), 5, 6, false), `sample ${index}`).toEqual([2, 2]);
       });
     }
     const second = await collect(loader);
