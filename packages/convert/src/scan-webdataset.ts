@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '@imgstore/core';
-import { readWebDataset, type WebDatasetGroup } from './read-webdataset.js';
+import { readWebDataset, UnusualTarError, type WebDatasetGroup } from './read-webdataset.js';
 import { CLASSES_FILE } from './webdataset-shards.js';
 
 /** Image members, by extension; the format itself is recognised by content when decoding. */
@@ -49,29 +49,21 @@ export interface WebDatasetScan {
 }
 
 /**
- * Reads the shards once for the sample count, names and labels (image bodies are streamed past, not
- * kept), so that a conversion knows its total and label names before it stores anything.
+ * Reads the shards once for the sample count, names and labels, so that a conversion knows its total
+ * and label names before it stores anything. That pass reads the tar headers and `.cls` bodies only and
+ * seeks past the images; a tar it does not parse itself is streamed through tar-stream instead.
  */
 export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> {
-  const hash = createHash('sha256');
-  let count = 0;
   const classes = readClasses(join(dirname(shards[0]!), CLASSES_FILE));
-  const names = new Set<string>();
-  let allIntegers = true;
-  let maxInteger = -1;
-  let hidden = 0;
-  const onHidden = () => void hidden++;
-  for await (const group of readWebDataset(shards, { keep: (ext) => ext === 'cls', onHidden })) {
-    hash.update(sampleName(group)).update('\0');
-    count++;
-    const cls = group.members.find((member) => member.ext === 'cls')?.data;
-    if (!cls) continue;
-    const text = clsText(cls);
-    if (text === null) continue; // a reject later
-    if (/^\d+$/.test(text)) maxInteger = Math.max(maxInteger, Number(text));
-    else allIntegers = false;
-    names.add(text);
+  let counted: Counted;
+  try {
+    counted = await countSamples(shards, true);
+  } catch (error) {
+    // A tar the header reader does not take (or a damaged one) is read through tar-stream, which reports it.
+    if (!(error instanceof UnusualTarError)) throw error;
+    counted = await countSamples(shards, false);
   }
+  const { hash, count, hidden, names, allIntegers, maxInteger } = counted;
   let labelNames: string[] | null;
   if (classes) labelNames = classes;
   else if (names.size === 0) labelNames = null;
@@ -95,6 +87,33 @@ export async function scanWebDataset(shards: string[]): Promise<WebDatasetScan> 
       }
     },
   };
+}
+
+interface Counted {
+  hash: ReturnType<typeof createHash>;
+  count: number;
+  hidden: number;
+  names: Set<string>;
+  allIntegers: boolean;
+  maxInteger: number;
+}
+
+/** The count pass: names, labels and hidden members; only .cls bodies are read. */
+async function countSamples(shards: string[], headersOnly: boolean): Promise<Counted> {
+  const counted: Counted = { hash: createHash('sha256'), count: 0, hidden: 0, names: new Set(), allIntegers: true, maxInteger: -1 };
+  const onHidden = () => void counted.hidden++;
+  for await (const group of readWebDataset(shards, { keep: (ext) => ext === 'cls', onHidden, headersOnly })) {
+    counted.hash.update(sampleName(group)).update('\0');
+    counted.count++;
+    const cls = group.members.find((member) => member.ext === 'cls')?.data;
+    if (!cls) continue;
+    const text = clsText(cls);
+    if (text === null) continue; // a reject later
+    if (/^\d+$/.test(text)) counted.maxInteger = Math.max(counted.maxInteger, Number(text));
+    else counted.allIntegers = false;
+    counted.names.add(text);
+  }
+  return counted;
 }
 
 function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Map<string, number> | null): WebDatasetInput {

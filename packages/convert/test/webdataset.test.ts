@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { InputError, InterruptedError, InvalidOptionError } from '@imgstore/core';
-import { convertFolder, exportStore, readWebDataset, resolveWebDatasetShards, scanFolder, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
+import { convertFolder, exportStore, readWebDataset, UnusualTarError, resolveWebDatasetShards, scanFolder, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
 import { decodeImage } from '@imgstore/image';
 import { openStore } from '@imgstore/store';
 import { makeImage, makeTempDir, samplesDir } from '../../../tools/test-support/index.js';
@@ -140,6 +141,59 @@ describe('readWebDataset', () => {
     };
     await expect(read()).rejects.toThrow(InputError);
     await expect(read()).rejects.toThrow(`Cannot read tar shard ${cut}`);
+  });
+});
+
+describe('readWebDataset headersOnly (the count pass)', () => {
+  /** Everything a group says, bodies included, to compare the two readers. */
+  async function groupsOf(shard: string, headersOnly: boolean) {
+    const out = [];
+    for await (const g of readWebDataset([shard], { headersOnly })) {
+      out.push([g.key, g.problem, g.members.map((m) => [m.ext, m.data && Buffer.from(m.data).toString('hex')])]);
+    }
+    return out;
+  }
+
+  it('gives the groups tar-stream gives: tar-stream, GNU tar (long names) and ustar (prefix) shards', async () => {
+    const long = `${'deep/'.repeat(30)}${'x'.repeat(120)}`;
+    const made = await writeTar(join(tmp.dir, 'parity-pax.tar'), [
+      { name: `${long}.jpg`, data: 'long name' },
+      { name: `${long}.cls`, data: '1' },
+      { name: 'caf\u00e9.jpg', data: Buffer.alloc(1500, 3) },
+      { name: '.hidden.jpg', data: 'h' },
+      { name: 'link.jpg', type: 'symlink' },
+      { name: 'sub/', type: 'directory' },
+      { name: 'sub/a.b.png', data: '' },
+    ]);
+    const src = join(tmp.dir, 'parity-src');
+    const deep = join(src, 'a'.repeat(60), 'b'.repeat(60));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(join(deep, `${'c'.repeat(90)}.jpg`), 'ustar prefix');
+    writeFileSync(join(deep, `${'c'.repeat(90)}.cls`), '0');
+    writeFileSync(join(src, `${'d'.repeat(150)}.jpg`), 'gnu long name');
+    const gnu = join(tmp.dir, 'parity-gnu.tar');
+    const ustar = join(tmp.dir, 'parity-ustar.tar');
+    execFileSync('tar', ['--format=gnu', '-cf', gnu, '-C', src, '.']);
+    execFileSync('tar', ['--format=ustar', '-cf', ustar, '-C', src, 'a'.repeat(60)]);
+    for (const shard of [made, gnu, ustar]) {
+      const fast = await groupsOf(shard, true);
+      expect(fast.length).toBeGreaterThan(0);
+      expect(fast).toEqual(await groupsOf(shard, false));
+    }
+    expect((await groupsOf(gnu, true)).map((g) => g[0])).toContain(`./${'d'.repeat(150)}`.replace(/^\.\//, ''));
+  });
+
+  it('a truncated shard or a global pax header: UnusualTarError, so that the scan reads it through tar-stream', async () => {
+    const whole = await writeTar(join(tmp.dir, 'unusual-whole.tar'), [{ name: 'a.jpg', data: Buffer.alloc(5000, 7) }]);
+    const cut = join(tmp.dir, 'unusual-cut.tar');
+    writeFileSync(cut, readFileSync(whole).subarray(0, 3000));
+    await expect(groupsOf(cut, true)).rejects.toThrow(UnusualTarError);
+    // The scan falls back and reports the damage as the conversion's reader would.
+    await expect(scanWebDataset([cut])).rejects.toThrow(`Cannot read tar shard ${cut}`);
+    const global = join(tmp.dir, 'unusual-global.tar');
+    execFileSync('tar', ['--format=pax', '--pax-option=globexthdr.name=g,comment=x', '-cf', global, '-C', tmp.dir, 'unusual-whole.tar']);
+    await expect(groupsOf(global, true)).rejects.toThrow(UnusualTarError);
+    expect((await scanWebDataset([global])).count).toBe(1);
   });
 });
 
