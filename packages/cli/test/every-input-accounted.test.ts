@@ -107,6 +107,10 @@ beforeAll(async () => {
   put('formats/unknown.bin', Buffer.from([0x13, 0x37, 0, 1, 2, 3, 4, 5]));
   for (const name of Object.keys(FIXTURES).filter((n) => n.startsWith('names/') && !n.includes('%E') && !n.includes('%F'))) put(name, green);
   for (const odd of ODD_NAMES) put(Buffer.concat([Buffer.from('names/'), odd.bytes]), odd.image ? green : 'plain text, not an image');
+  // Hidden entries are left out (README), and counted: a file and a folder with a file inside.
+  put('.DS_Store', 'finder data');
+  put('formats/.hidden-photo.png', green);
+  put('.git/objects/x.png', green);
 
   const store = join(tmp.dir, 'inputs.lmdb');
   run = await runImgstore(['convert', folder, store, '--size', `${W}x${H}`, '--progress-interval', '0']);
@@ -124,6 +128,7 @@ describe('every input accounted for', () => {
   it('every file is stored or rejected, exactly once, under its own name', () => {
     expect([...records.keys(), ...rejects.keys()].sort()).toEqual(Object.keys(FIXTURES).sort());
     expect(run.stdout).toMatch(new RegExp(`Stored ${records.size} of ${Object.keys(FIXTURES).length} inputs`));
+    expect(run.stdout).toMatch(/^3 hidden entries \(names starting with "\."\) left out$/m);
   });
 
   it.each(Object.entries(FIXTURES))('%s', (name, expectation) => {

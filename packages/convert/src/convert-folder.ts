@@ -98,6 +98,8 @@ export interface ConvertProgress {
 export interface ConvertSummary {
   /** Append: inputs not converted because the store already held a record of that name. */
   skipped?: number;
+  /** Hidden entries (names starting with `.`) of the input, left out: neither inputs nor rejects. */
+  hidden?: number;
   /** Inputs that an earlier, interrupted run had already handled (0 for a fresh conversion). */
   resumedAt: number;
   /** True when `resume` found the store already complete and did nothing. */
@@ -321,11 +323,12 @@ async function convertWithPool(
   if (target) {
     // Over the whole append, also the part an interrupted run did: what was neither stored nor rejected.
     const stored = header.count - base.records;
-    return { read: total, stored, skipped: total - stored - rejects.length, rejects, header, seconds: (performance.now() - started) / 1000, resumedAt, alreadyComplete: false };
+    return { read: total, stored, skipped: total - stored - rejects.length, hidden: scan.hidden, rejects, header, seconds: (performance.now() - started) / 1000, resumedAt, alreadyComplete: false };
   }
   return {
     read: total,
     stored: header.count,
+    hidden: scan.hidden,
     rejects,
     header,
     seconds: (performance.now() - started) / 1000,

@@ -244,6 +244,8 @@ Examples:
         );
       }
       for (const reject of summary.rejects) console.log(`  rejected ${reject.name}: ${reject.reason}`);
+      // Accounted for too: what the walk left out, so that every entry of the input is either counted or listed.
+      if (summary.hidden) console.log(`${summary.hidden} hidden entr${summary.hidden === 1 ? 'y' : 'ies'} (names starting with ".") left out`);
       if (flags.strict && summary.rejects.length > 0) {
         throw new CliExit(1, `${summary.rejects.length} input(s) rejected and --strict was given`);
       }
