@@ -156,6 +156,11 @@ describe('imgstore convert --append', () => {
       await one.close();
       await grown.close();
     }
+
+    // The same folder once more: every name is already in the store (the reject is tried again).
+    const again = await runImgstore(['convert', second, store, '--append', '-q']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/Appended 0 of 131 inputs to .* \(now 200 records, .*; 130 already in the store \(skipped\), 1 rejected/);
   });
 
   it("takes the store's settings, refuses other ones and a folder whose labelling differs", async () => {

@@ -149,6 +149,7 @@ export class StoreWriter {
   #pendingBytes = 0;
   #provenance: Partial<StoreProvenance>;
   #closed = false;
+  #headerWritten = false;
   #failed: StoreWriteError | null = null;
   #lock: WriterLock;
   /** Append mode: the store's header before the append, and the append's job id. */
@@ -367,6 +368,7 @@ export class StoreWriter {
         // The append ends in the same transaction that makes its records part of the store.
         ...(this.#append ? ([[this.#dbs.meta, Buffer.from(APPEND_KEY), null]] as Entry[]) : []),
       ]);
+      this.#headerWritten = true;
     } finally {
       await this.close();
     }
@@ -380,7 +382,8 @@ export class StoreWriter {
     try {
       // After a failed commit the writer's counts are ahead of the file: commit nothing more, so the
       // checkpoint keeps describing exactly the records that exist and a resume goes on from there.
-      if (!this.#failed) await this.flush();
+      // After the header, nothing more: a flush would write meta/append (an append) back.
+      if (!this.#failed && !this.#headerWritten) await this.flush();
     } finally {
       try {
         await this.#dbs.env.close();

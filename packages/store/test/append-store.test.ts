@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { InvalidOptionError, ResumeMismatchError, StoreFormatError, type Shape } from '@imgstore/core';
-import { createStoreWriter, openStore, verifyStore } from '@imgstore/store';
+import { appendInProgress, createStoreWriter, openStore, verifyStore } from '@imgstore/store';
 import { makeTempDir } from '../../../tools/test-support/index.js';
 
 const shape: Shape = [2, 3, 3];
@@ -63,6 +63,10 @@ describe('appending to a finished store', () => {
       expect(after.rejects.map((r) => r.name)).toEqual(['bad-0', 'bad-1']);
     }
     expect((await verifyStore(path)).problems).toEqual([]);
+    expect(appendInProgress(path)).toBe(false); // ended with the header: a next append is not refused
+    const next = appendWriter({ jobId: 'job-2' });
+    await next.append(record(7, 1));
+    expect((await next.finish()).count).toBe(8);
   });
 
   it('an append that stops before finish() leaves the previous store readable, and --resume finishes it', async () => {
@@ -74,6 +78,7 @@ describe('appending to a finished store', () => {
     }
     await writer.reject('bad-1', 'truncated');
     await writer.close(); // commits, as a kill after a commit leaves it: no header rewrite
+    expect(appendInProgress(path)).toBe(true);
 
     // Readers see the store as it was: the append's records and rejects are not part of it yet.
     for (const engine of ['lmdb-js', 'typescript'] as const) expect(await contents(engine)).toEqual(before);
