@@ -6,9 +6,11 @@
         --ref-store REF.lmdb [--imagefolder CORPUS/classes] [--rounds 5] [--epochs 2]
 
 The imgstore store is written beforehand by `imgstore convert CORPUS/classes CORPUS.lmdb` (256x256, raw),
-the reference store by the reference converter (ref_convert.py). Each measurement is one warm epoch
-after an untimed one, with a fresh DataLoader per epoch as the DataLoader defaults. Prints one JSON
-line per measurement and a summary: medians, ranges, and ratios of medians.
+the reference store by the reference converter (ref_convert.py). Each measurement is the median of
+--epochs warm epochs after an untimed one (ImageFolder: --imagefolder-batches batches), each epoch with
+fresh workers as the DataLoader defaults. Prints one JSON line per measurement, then medians and ranges,
+and each ratio paired by round (ours / the baseline at its best worker count in the same round): the
+median of the rounds' ratios and their range. The machine's other load moves both sides of a round alike.
 """
 import argparse
 import json
@@ -20,32 +22,28 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
+import imgstore._crc as imgstore_crc
 from imgstore.torch import ImgstoreDataset, SkipBadSamples, skip_none_collate
 
 
-def epoch(loader):
-    n = 0
-    t = time.perf_counter()
-    for batch in loader:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
+def epoch(loader, limit=None):
+    """(samples, seconds) of one pass over `loader`, or of its first `limit` batches."""
+    n, t = 0, clock()
+    for k, batch in enumerate(loader):
         n += batch[0].shape[0] if isinstance(batch, (list, tuple)) else batch.shape[0]
-    return n, time.perf_counter() - t
+        if limit and k + 1 >= limit:
+            break
+    return n, clock() - t
 
 
 def measure(make, workers, epochs, limit=None):
     loader = make(workers)
-    if limit:  # slow pipelines: a fixed number of batches
-        def lim():
-            n, t = 0, time.perf_counter()
-            for k, batch in enumerate(loader):
-                n += batch[0].shape[0]
-                if k + 1 >= limit:
-                    break
-            return n, time.perf_counter() - t
-        lim()
-        runs = [lim() for _ in range(epochs)]
-    else:
-        epoch(loader)  # warm-up: page cache, worker start-up paths
-        runs = [epoch(loader) for _ in range(epochs)]
+    epoch(loader, limit)  # warm-up: page cache, worker start-up paths
+    runs = [epoch(loader, limit) for _ in range(epochs)]
     return statistics.median(n / s for n, s in runs)
 
 
@@ -59,15 +57,22 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--workers", default="0,2")
     ap.add_argument("--imagefolder-batches", type=int, default=6)
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                    help="cpu: samples per CPU second of this process (time.process_time), workers=0 only; "
+                         "steadier than wall time on a machine that other jobs load")
     args = ap.parse_args()
+    global clock
+    clock = CLOCKS[args.clock]
     torch.manual_seed(0)
     workers = [int(w) for w in args.workers.split(",")]
+    if args.clock == "cpu" and workers != [0]:
+        ap.error("--clock cpu counts this process only: use it with --workers 0")
 
     pipelines = {}
 
-    def ours(verify, skip):
+    def ours(verify, skip, layout="CHW"):
         def make(nw):
-            ds = ImgstoreDataset(args.store, verify=verify)
+            ds = ImgstoreDataset(args.store, verify=verify, layout=layout)
             kw = {}
             if skip:
                 ds, kw = SkipBadSamples(ds), {"collate_fn": skip_none_collate}
@@ -77,6 +82,8 @@ def main():
     pipelines["imgstore verify=always"] = ours("always", False)
     pipelines["imgstore verify=once"] = ours("once", False)
     pipelines["imgstore verify=always +SkipBadSamples"] = ours("always", True)
+    # The seed's loader yields H×W×C: the same layout, without the C×H×W transposition.
+    pipelines["imgstore verify=always layout=HWC"] = ours("always", False, "HWC")
     if args.ref_dir and args.ref_store:
         sys.path.insert(0, args.ref_dir)
         import ref_load
@@ -99,7 +106,7 @@ def main():
         except ImportError:
             print("torchvision is not installed: ImageFolder skipped", file=sys.stderr)
 
-    results = {}
+    results = {}  # (pipeline, workers) -> [samples/s per round]
     for r in range(args.rounds):
         order = list(pipelines) if r % 2 == 0 else list(reversed(pipelines))  # alternate the order
         for name in order:
@@ -110,24 +117,33 @@ def main():
                 print(json.dumps({"round": r, "pipeline": name, "workers": nw, "samples_per_s": round(rate)}), flush=True)
 
     print(f"\n{'pipeline':42} {'workers':>7} {'median/s':>9} {'range':>17}")
-    med = {}
     for (name, nw), rates in results.items():
-        med[(name, nw)] = statistics.median(rates)
-        print(f"{name:42} {nw:7} {med[(name, nw)]:9.0f} {min(rates):8.0f}-{max(rates):<8.0f}")
+        print(f"{name:42} {nw:7} {statistics.median(rates):9.0f} {min(rates):8.0f}-{max(rates):<8.0f}")
 
-    def best(name):
-        return max((med[(name, nw)], nw) for nw in workers if (name, nw) in med)
+    def paired(ratios):
+        return f"{statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})"
 
+    # Ratios are paired by round (both pipelines measured minutes apart at most, under the same load),
+    # then summarized: the median of the per-round ratios and their range.
     print()
     for baseline in ("seed ref_load", "torchvision ImageFolder"):
-        if (baseline, workers[0]) not in med:
+        if (baseline, workers[0]) not in results:
             continue
-        b, bnw = best(baseline)
+        best = [max(results[(baseline, nw)][r] for nw in workers) for r in range(args.rounds)]
+        picks = [max(workers, key=lambda nw: results[(baseline, nw)][r]) for r in range(args.rounds)]
+        print(f"vs {baseline} at its best worker count per round (workers {picks}):")
         for name in pipelines:
             if name.startswith("imgstore"):
                 for nw in workers:
-                    print(f"{name} workers={nw} / {baseline} at its best (workers={bnw}): {med[(name, nw)] / b:.2f}x")
-    print(f"(cpu count {os.cpu_count()}, torch {torch.__version__}, threads {torch.get_num_threads()})")
+                    ratios = [results[(name, nw)][r] / best[r] for r in range(args.rounds)]
+                    print(f"  {name} workers={nw}: {paired(ratios)}")
+    for nw in workers:
+        if ("imgstore verify=once", nw) in results:
+            ratios = [results[("imgstore verify=once", nw)][r] / results[("imgstore verify=always", nw)][r]
+                      for r in range(args.rounds)]
+            print(f"verify=once / verify=always, workers={nw}: {paired(ratios)}")
+    print(f"(clock {args.clock}, cpu count {os.cpu_count()}, torch {torch.__version__}, threads "
+          f"{torch.get_num_threads()}, CRC-32 by {imgstore_crc.implementation})")
 
 
 if __name__ == "__main__":
