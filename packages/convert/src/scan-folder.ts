@@ -175,7 +175,7 @@ export function scanFolder(root: string, options: ScanFolderOptions = {}): Folde
     if (file.reject !== undefined) problems.push(`${file.name}: ${file.reject}`);
     count++;
   }
-  missing = [...missingRows(labels), ...missingRows(meta)];
+  missing = [...missingRows(root, labels), ...missingRows(root, meta)];
   for (const file of missing) {
     hash.update(file.name).update('\0');
     problems.push(`${file.name}: ${file.reject}`);
@@ -224,12 +224,27 @@ function attachRows(file: InputFile, labels: LabelTable | undefined, meta: Label
   return file;
 }
 
-function missingRows(table: LabelTable | undefined): InputFile[] {
+function missingRows(root: string, table: LabelTable | undefined): InputFile[] {
   if (!table) return [];
   const out: InputFile[] = [];
   for (const [name, row] of table.rows) {
     if (row.seen) continue;
-    out.push({ path: name, name, label: null, reject: `listed in ${basenameOf(table.file)} line ${row.line}, but the folder has no such file` });
+    const listed = `listed in ${basenameOf(table.file)} line ${row.line}`;
+    // Something is there that the walk left out: say what, rather than "no such file".
+    let there = null;
+    try {
+      there = statSync(join(root, name));
+    } catch {
+      // nothing there
+    }
+    const reason = there === null
+      ? 'but the folder has no such file'
+      : there.isDirectory()
+        ? 'but that is a folder'
+        : name.split('/').some((part) => part.startsWith('.'))
+          ? 'but hidden files and folders (names starting with ".") are left out'
+          : 'but the folder walk does not reach it (a link to a folder on its path)';
+    out.push({ path: join(root, name), name, label: null, reject: `${listed}, ${reason}` });
   }
   return out;
 }

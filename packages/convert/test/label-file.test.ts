@@ -121,6 +121,14 @@ describe('every image and every row accounted for', () => {
     );
   });
 
+  it('a row naming a hidden file or a folder says so', () => {
+    const { folder, file } = setup(['a.jpg', '.hidden.jpg', 'sub/b.jpg'], 'labels.csv', 'path,label\na.jpg,cat\n.hidden.jpg,cat\nsub,dog\nsub/b.jpg,dog\n');
+    expect(inputs(scanInputs({ input: folder, labels: file })).filter((f) => f.reject)).toEqual([
+      { name: '.hidden.jpg', label: null, reject: 'listed in labels.csv line 3, but hidden files and folders (names starting with ".") are left out' },
+      { name: 'sub', label: null, reject: 'listed in labels.csv line 4, but that is a folder' },
+    ]);
+  });
+
   it('the label file inside the folder is not an input', () => {
     const { folder } = setup(['a.jpg'], 'unused.csv', '');
     writeFileSync(join(folder, 'labels.csv'), 'path,label\na.jpg,cat\n');
