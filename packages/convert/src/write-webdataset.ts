@@ -2,7 +2,7 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
-import { InputError } from '@imgstore/core';
+import { InputError, invalidOption } from '@imgstore/core';
 import { encodeImage, FORMAT_EXTENSIONS, type EncodeFormat } from '@imgstore/image';
 import type { ShardedDataset } from '@imgstore/store';
 import { exportPath } from './export-path.js';
@@ -39,6 +39,11 @@ const ZERO = new Date(0);
  * of the file name replaced by `_` (WebDataset splits a member name at its first dot).
  */
 export async function writeWebDataset(dataset: ShardedDataset, dir: string, options: WriteWebDatasetOptions): Promise<WebDatasetExport> {
+  // WebDataset has no agreed member for a list of labels: refused rather than written without them.
+  const multiLabel = (index: number) => dataset.get(index).labels !== undefined;
+  if (dataset.length > 0 && multiLabel(0)) {
+    throw invalidOption('format', "'png' or 'jpeg' for a multi-label store (a WebDataset .cls holds one label)", 'webdataset');
+  }
   if (dataset.labelNames) writeClasses(join(dir, CLASSES_FILE), dataset.labelNames);
   const extension = FORMAT_EXTENSIONS[options.imageFormat].slice(1);
   const shards: string[] = [];
@@ -54,10 +59,11 @@ export async function writeWebDataset(dataset: ShardedDataset, dir: string, opti
   try {
     for (let index = 0; index < dataset.length; index++) {
       const sample = dataset.get(index);
+      if (sample.labels !== undefined) throw invalidOption('format', "'png' or 'jpeg' for a multi-label store", 'webdataset');
       const [height, width, channels] = sample.shape;
       const members: [string, Uint8Array][] = [[extension, await encodeImage({ data: sample.data, width, height, channels }, options.imageFormat)]];
       if (sample.label !== null) members.push(['cls', Buffer.from(String(sample.label))]);
-      const meta = (sample as { meta?: unknown }).meta;
+      const { meta } = sample;
       if (meta !== undefined) members.push(['json', Buffer.from(JSON.stringify(meta))]);
 
       let key = sampleKey(sample.name);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -324,6 +324,17 @@ describe('exportStore, format webdataset', () => {
     await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(InvalidOptionError);
     await expect(exportStore(store, join(tmp.dir, 'x'), { shardSamples: 5 })).rejects.toThrow(/shardSamples/);
     await expect(exportStore(store, join(tmp.dir, 'x'), { format: 'webdataset', shardSample: 5 } as never)).rejects.toThrow(/shardSample/);
+  });
+});
+
+describe('exportStore, format webdataset, of a multi-label store', () => {
+  it('is refused (a .cls holds one label), before any shard is written', async () => {
+    const store = join(tmp.dir, 'multi.lmdb');
+    await convertFolder({ input: samplesDir, output: store, width: 8, height: 8, labels: join(samplesDir, '..', 'tags.jsonl'), threads: 1 });
+    const dir = join(tmp.dir, 'multi-wds');
+    await expect(exportStore(store, dir, { format: 'webdataset' })).rejects.toThrow(InvalidOptionError);
+    await expect(exportStore(store, dir, { format: 'webdataset' })).rejects.toThrow(/multi-label store/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
