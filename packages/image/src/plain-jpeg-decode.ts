@@ -66,7 +66,8 @@ function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): FastPathP
       : { width: options.width, height: options.height, fit: options.fit === 'fill' ? 'fill' : 'cover' };
   const size = target ? resampleGeometry(width, height, target) : { width, height };
   const shrink = Math.min(width / size.width, height / size.height);
-  const denom = target && scaledJpegDecoder() ? dctDenominator(shrink) : 1;
+  // koffi and the decoder load only for the first photo that needs them.
+  const denom = target && dctDenominator(shrink) > 1 && scaledJpegDecoder() ? dctDenominator(shrink) : 1;
   if (shrink / denom >= FAST_PATH_MAX_SHRINK) return null;
   if (scaledLength(width, denom) * scaledLength(height, denom) > FAST_PATH_MAX_PIXELS) return null;
   const limit = options.limitInputPixels;
