@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
 
@@ -20,13 +21,41 @@ describe('imgstore bench', () => {
     expect(result.epochs).toHaveLength(2);
     expect(result.samplesPerSecond).toBeGreaterThan(0);
     const text = await runImgstore(['bench', store, '--epochs', '1']);
-    expect(text.stdout).toMatch(/samples\/s, [\d.]+ GB\/s \(median of 1 shuffled epochs, batch 64, 0 workers, verify always\)/);
-    expect(text.stderr).toMatch(/^epoch 1: \d+ samples\/s$/m);
+    expect(text.stdout).toMatch(/^fastest uint8: \d+ samples\/s, [\d.]+ GB\/s \(median of 1 shuffled epochs, batch 64, \d+ workers?, verify always\)$/m);
+    expect(text.stderr).toMatch(/^epoch 1, 0 workers, uint8: \d+ samples\/s$/m);
+  });
+
+  it('tries each worker count and uint8 vs float32, and prints a rate for each with ratios', async () => {
+    const auto = Math.max(1, Math.min(8, availableParallelism() - 1));
+    const run = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '0,2,auto', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { runs: Array<{ workers: number; dtype: string; samplesPerSecond: number; epochs: number[] }> };
+    const counts = [...new Set([0, 2, auto])];
+    expect(result.runs.map((r) => `${r.workers} ${r.dtype}`)).toEqual(counts.flatMap((w) => [`${w} uint8`, `${w} float32`]));
+    for (const r of result.runs) {
+      expect(r.epochs).toHaveLength(1);
+      expect(r.samplesPerSecond).toBeGreaterThan(0);
+    }
+    const text = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '0,1']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ {2}workers +dtype +samples\/s +GB\/s +vs 0 workers +vs uint8$/m);
+    expect(text.stdout).toMatch(/^ {2}0 +uint8 +\d+ +[\d.]+ +- +-$/m);
+    expect(text.stdout).toMatch(/^ {2}0 +float32 +\d+ +[\d.]+ +- +[\d.]+x$/m);
+    expect(text.stdout).toMatch(/^ {2}1 +uint8 +\d+ +[\d.]+ +[\d.]+x +-$/m);
+    expect(text.stdout).toMatch(/^ {2}1 +float32 +\d+ +[\d.]+ +[\d.]+x +[\d.]+x$/m);
+    const one = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '1', '--dtype', 'float32', '--json']);
+    expect(JSON.parse(one.stdout)).toMatchObject({ workers: 1, dtype: 'float32', runs: [{ workers: 1, dtype: 'float32' }] });
   });
 
   it('names a bad option', async () => {
     const bad = await runImgstore(['bench', store, '--verify', 'never']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--verify.*never.*Allowed choices are always, once/);
+    const workers = await runImgstore(['bench', store, '--workers', '0,two']);
+    expect(workers.code).toBe(2);
+    expect(workers.stderr).toContain("--workers must be worker counts or 'auto', separated by commas, e.g. 0,1,2");
+    const dtype = await runImgstore(['bench', store, '--dtype', 'float16']);
+    expect(dtype.code).toBe(2);
+    expect(dtype.stderr).toContain('--dtype must be uint8 or float32 or both, separated by a comma');
   });
 });

@@ -1,0 +1,102 @@
+// npm run bench:loader -- <folder | store...> [--rounds 3] [--codecs raw,lz4,jpeg] [--workers 0,1,2] [--batch 64]
+// The DataLoader's read rate per codec, per worker count and for uint8 vs float32 batches, in one run:
+// given an image folder, converts it once per codec (256×256 RGB, the CLI's defaults); given stores, reads
+// those. Every configuration is measured once per round, rounds alternate the configurations, and each
+// figure is the median over rounds (with its range) of one shuffled epoch after a few warm-up batches.
+// Ratios are against workers 0 of the same codec and dtype (workers) and against uint8 (float32).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { cliBin, median, parseArgs, repoRoot, table } from './bench-util.mjs';
+
+const { positional, flags } = parseArgs(process.argv.slice(2), { rounds: 3, codecs: 'raw,lz4,jpeg', workers: '0,1,2', batch: 64, dtypes: 'uint8,float32' });
+if (!positional.length) {
+  console.error('usage: npm run bench:loader -- <folder | store...> [--rounds 3] [--codecs raw,lz4,jpeg] [--workers 0,1,2] [--batch 64] [--dtypes uint8,float32]');
+  process.exit(2);
+}
+const { openStore } = await import(join(repoRoot, 'packages/store/dist/index.js'));
+const { DataLoader } = await import(join(repoRoot, 'packages/dataset/dist/index.js'));
+const { registerJpegCodec } = await import(join(repoRoot, 'packages/codec-jpeg/dist/index.js'));
+registerJpegCodec();
+
+const work = mkdtempSync(join(tmpdir(), 'imgstore-bench-loader-'));
+const stores = [];
+if (positional.length === 1 && !existsSync(join(positional[0], 'data.mdb'))) {
+  for (const codec of String(flags.codecs).split(',')) {
+    const store = join(work, `${codec}.lmdb`);
+    console.error(`converting ${positional[0]} with --codec ${codec}`);
+    execFileSync(process.execPath, [cliBin, 'convert', positional[0], store, '--codec', codec, '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    stores.push({ name: codec, path: store });
+  }
+} else {
+  for (const path of positional) stores.push({ name: basename(path).replace(/\.lmdb$/, ''), path });
+}
+
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const workerCounts = String(flags.workers).split(',').map(Number);
+const dtypes = String(flags.dtypes).split(',');
+const configs = [];
+for (const store of stores) for (const dtype of dtypes) for (const workers of workerCounts) configs.push({ store, dtype, workers, rates: [] });
+
+/** One shuffled epoch's samples/s after 3 warm-up batches (workers started, page cache warm). */
+async function measureOnce(config, round) {
+  const dataset = openStore(config.store.path);
+  const loader = new DataLoader(dataset, {
+    batchSize: flags.batch,
+    shuffle: true,
+    seed: round,
+    workers: config.workers,
+    ...(config.dtype === 'float32' ? { float32: IMAGENET } : {}),
+  });
+  try {
+    let warm = 0;
+    for await (const _ of loader) if (++warm === 3) break;
+    let samples = 0;
+    const started = performance.now();
+    for await (const batch of loader) samples += batch.shape[0];
+    return samples / ((performance.now() - started) / 1000);
+  } finally {
+    await loader.close();
+    await dataset.close();
+  }
+}
+
+try {
+  for (let round = 0; round < flags.rounds; round++) {
+    // Alternate the order round by round, so that no configuration always runs first or last.
+    const order = round % 2 ? [...configs].reverse() : configs;
+    for (const config of order) config.rates.push(await measureOnce(config, round));
+    console.error(`round ${round + 1}/${flags.rounds} done`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const fmt = (values) => {
+  const m = median(values);
+  return `${m.toFixed(0)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+};
+/** Median over rounds of the per-round ratio a/b, with its range. */
+const ratio = (a, b) => {
+  const r = a.rates.map((x, i) => x / b.rates[i]);
+  return `${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+};
+console.log(`\nDataLoader samples/s, batch ${flags.batch}, shuffled, median (range) of ${flags.rounds} rounds; float32 = normalized CHW (ImageNet mean/std)\n`);
+console.log(
+  table([
+    ['store', 'dtype', 'workers', 'samples/s', 'vs workers 0', 'float32 vs uint8'],
+    ...configs.map((c) => {
+      const base = configs.find((o) => o.store === c.store && o.dtype === c.dtype && o.workers === 0);
+      const uint8 = configs.find((o) => o.store === c.store && o.dtype === 'uint8' && o.workers === c.workers);
+      return [
+        c.store.name,
+        c.dtype,
+        String(c.workers),
+        fmt(c.rates),
+        base && base !== c ? ratio(c, base) : '-',
+        uint8 && uint8 !== c ? ratio(c, uint8) : '-',
+      ];
+    }),
+  ]),
+);
