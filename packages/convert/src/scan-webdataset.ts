@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '@imgstore/core';
+import { InputError, MAX_META_BYTES } from '@imgstore/core';
+import { packPlain } from '@imgstore/codec';
 import { readWebDataset, UnusualTarError, type WebDatasetGroup } from './read-webdataset.js';
 import { CLASSES_FILE } from './webdataset-shards.js';
 
@@ -155,6 +156,9 @@ function toInput(group: WebDatasetGroup, labelNames: string[] | null, byName: Ma
       } catch (error) {
         reason = `.json is not valid JSON: ${(error as Error).message}`;
       }
+      // The record could not hold it (the writer would refuse it and stop the conversion).
+      const bytes = reason === null ? packPlain(input.meta).length : 0;
+      if (bytes > MAX_META_BYTES) reason = `.json of ${bytes} bytes as msgpack, more than the ${MAX_META_BYTES} a sample may hold`;
     }
   }
   if (reason !== null) {

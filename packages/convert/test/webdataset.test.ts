@@ -268,11 +268,14 @@ describe('scanWebDataset', () => {
       { name: 'json.json', data: '{"a":' },
       { name: 'cls.jpg', data: 'x' },
       { name: 'cls.cls', data: '1\n2\n' },
+      { name: 'big.jpg', data: 'x' },
+      { name: 'big.cls', data: '0' },
+      { name: 'big.json', data: JSON.stringify({ caption: 'x'.repeat(50_000) }) },
       { name: 'ok.jpg', data: 'x' },
       { name: 'ok.cls', data: '0' },
     ]);
     const scan = await scanWebDataset([shard]);
-    expect(scan.count).toBe(6);
+    expect(scan.count).toBe(7);
     const rejects = (await collect(scan)).map((i) => [i.name, i.reject, i.bytes === undefined]);
     expect(rejects).toEqual([
       ['none.cls', 'no image member (.jpg, .jpeg, .png or .webp) among .cls (in s.tar)', true],
@@ -280,6 +283,7 @@ describe('scanWebDataset', () => {
       ['txt.jpg', 'unsupported member .txt: a sample is one image (.jpg/.jpeg/.png/.webp), a .cls label and a .json metadata member (in s.tar)', true],
       ['json.jpg', expect.stringMatching(/^\.json is not valid JSON: .+ \(in s\.tar\)$/), true],
       ['cls.jpg', '.cls is not a label (expected one integer or one class name, UTF-8, on one line) (in s.tar)', true],
+      ['big.jpg', expect.stringMatching(/^\.json of 500\d\d bytes as msgpack, more than the 49152 a sample may hold \(in s\.tar\)$/), true],
       ['ok.jpg', undefined, false],
     ]);
   });
