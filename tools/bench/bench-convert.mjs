@@ -1,11 +1,12 @@
 // npm run bench:convert -- <folder> [--runs 5] [--python true|false] [--size 256x256] [--quality true|false]
 // Converts <folder> with the CLI's defaults (a fresh store each run) and prints images/s, input MB/s,
 // peak RSS, and the ratio against the Python reference converter (ref_convert.py --decoder=turbojpeg)
-// run in the same invocation when Debian's packages for it are installed. Then the quality of the
+// run in the same invocation when Debian's packages for it are installed, and the CPU each costs (user +
+// system seconds, all threads; with GNU time). Then the quality of the
 // conversion's decode path against a full-size decode + Lanczos-3 of every file (see printQuality).
 // `--size` is passed to imgstore (the Python reference always makes 256x256): a smaller size shows the
 // DCT-scaled decoding of photos shrunk 4x or more.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,11 +28,23 @@ const files = readdirSync(folder, { recursive: true, withFileTypes: true }).filt
 const inputMb = files.reduce((sum, e) => sum + statSync(join(e.parentPath ?? e.path, e.name)).size, 0) / 1e6;
 const work = mkdtempSync(join(tmpdir(), 'imgstore-bench-'));
 
+/**
+ * measure() with the CPU seconds (user + system, every thread) and the peak RSS from GNU time where
+ * it is installed: on a busy machine the CPU a conversion costs says more than its wall time.
+ */
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+async function measureCpu(command, args, options) {
+  if (!timeBin) return { ...(await measure(command, args, options)), cpu: NaN };
+  const result = await measure(timeBin, ['-f', 'bench-cpu %U %S %M', command, ...args], options);
+  const m = /bench-cpu ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(result.stderr);
+  return m ? { ...result, cpu: Number(m[1]) + Number(m[2]), peakMb: Number(m[3]) / 1024 } : { ...result, cpu: NaN };
+}
+
 const store = join(work, 'imgstore.lmdb');
 const pipelines = [
   {
     label: 'imgstore convert (CLI defaults)',
-    run: () => measure(process.execPath, [cliBin, 'convert', folder, store, '--overwrite', '-q', '--size', flags.size]),
+    run: () => measureCpu(process.execPath, [cliBin, 'convert', folder, store, '--overwrite', '-q', '--size', flags.size]),
   },
 ];
 const refScript = join(sharedBench, 'python', 'ref_convert.py');
@@ -43,7 +56,7 @@ if (withPython) {
     run: () => {
       rmSync(refStore, { force: true });
       rmSync(`${refStore}-lock`, { force: true });
-      return measure(python, [refScript, 'convert', folder, refStore, '--decoder=turbojpeg'], { cwd: join(sharedBench, 'python') });
+      return measureCpu(python, [refScript, 'convert', folder, refStore, '--decoder=turbojpeg'], { cwd: join(sharedBench, 'python') });
     },
   });
 } else {
@@ -59,20 +72,23 @@ for (let i = 0; i < flags.runs; i++) {
   const round = new Map();
   for (const p of order) round.set(p, await p.run());
   rounds.push(round);
-  console.log(`round ${i + 1}: ${pipelines.map((p) => `${p.label} ${round.get(p).seconds.toFixed(2)} s`).join(', ')}`);
+  console.log(`round ${i + 1}: ${pipelines.map((p) => `${p.label} ${round.get(p).seconds.toFixed(2)} s (CPU ${round.get(p).cpu.toFixed(2)} s)`).join(', ')}`);
 }
 const [ours, reference] = pipelines;
 const ratios = reference ? rounds.map((r) => r.get(reference).seconds / r.get(ours).seconds) : [];
+const cpuRatios = reference ? rounds.map((r) => r.get(reference).cpu / r.get(ours).cpu) : [];
 
 console.log(`\n${files.length} files, ${inputMb.toFixed(1)} MB of input; median of ${flags.runs} alternating rounds after a warm-up\n`);
 console.log(
   table([
-    ['pipeline', 'images/s', 'input MB/s', 'peak RSS MB', 'vs python (median, range of rounds)'],
+    ['pipeline', 'images/s', 'input MB/s', 'peak RSS MB', 'CPU ms/image', 'vs python (median, range of rounds)', 'CPU: python / this'],
     ...pipelines.map((p) => {
       const seconds = median(rounds.map((r) => r.get(p).seconds));
       const peakMb = Math.max(...rounds.map((r) => r.get(p).peakMb));
       const vs = !reference ? '-' : p === reference ? '1.00x' : `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
-      return [p.label, (files.length / seconds).toFixed(0), (inputMb / seconds).toFixed(1), peakMb.toFixed(0), vs];
+      const cpu = median(rounds.map((r) => r.get(p).cpu));
+      const cpuVs = !reference ? '-' : p === reference ? '1.00x' : `${median(cpuRatios).toFixed(2)}x (${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)})`;
+      return [p.label, (files.length / seconds).toFixed(0), (inputMb / seconds).toFixed(1), peakMb.toFixed(0), ((cpu / files.length) * 1000).toFixed(2), vs, cpuVs];
     }),
   ]),
 );
