@@ -67,7 +67,7 @@ function byName(a: Entry, b: Entry): number {
 interface Entry {
   name: string;
   bytes: Buffer | null;
-  dirent: Dirent<Buffer>;
+  dirent: Pick<Dirent, 'isDirectory' | 'isSymbolicLink'>;
 }
 
 /** A folder's path as text, and as bytes when a name on it is not UTF-8. */
@@ -110,6 +110,18 @@ function nameOf(bytes: Buffer): { name: string; odd: boolean } {
 function visibleEntries(dir: Dir): { entries: Entry[]; hidden: number } {
   const entries: Entry[] = [];
   let hidden = 0;
+  if (dir.bytes === null) {
+    // Names as text (the common case, and faster): a name that is not UTF-8 shows as U+FFFD, and only
+    // such a folder is read again by its names' bytes.
+    const dirents = readdirSync(dir.path, { withFileTypes: true });
+    if (!dirents.some((d) => d.name.includes('\uFFFD'))) {
+      for (const dirent of dirents) {
+        if (dirent.name.startsWith('.')) hidden++;
+        else entries.push({ name: dirent.name, bytes: null, dirent });
+      }
+      return { entries: entries.sort(byName), hidden };
+    }
+  }
   for (const dirent of readdirSync(dir.bytes ?? dir.path, { withFileTypes: true, encoding: 'buffer' })) {
     if (dirent.name[0] === 0x2e) {
       hidden++;
