@@ -26,5 +26,5 @@ export type { ExportFormat } from './export-store.js';
 export { resolveWebDatasetShards } from './webdataset-shards.js';
 export { scanWebDataset, WEBDATASET_IMAGE_EXTENSIONS } from './scan-webdataset.js';
 export type { WebDatasetScan, WebDatasetInput } from './scan-webdataset.js';
-export { readWebDataset, UnusualTarError } from './read-webdataset.js';
+export { readWebDataset, UnusualTarError, MAX_MEMBER_BYTES } from './read-webdataset.js';
 export type { WebDatasetGroup, ReadWebDatasetOptions } from './read-webdataset.js';

@@ -26,6 +26,8 @@ export interface ReadWebDatasetOptions {
    * Default false.
    */
   headersOnly?: boolean;
+  /** A member body larger than this is not read: its group is a problem group. Default MAX_MEMBER_BYTES (512 MiB). */
+  maxMemberBytes?: number;
   /** Called for each hidden member skipped. */
   onHidden?: (path: string) => void;
   /** Ends the reading between two groups. */
@@ -33,6 +35,8 @@ export interface ReadWebDatasetOptions {
 }
 
 const FILE_TYPES = new Set(['file', 'contiguous-file']);
+/** A member body is held in memory whole: larger ones are a problem, not an allocation. */
+export const MAX_MEMBER_BYTES = 512 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -44,6 +48,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export async function* readWebDataset(shards: readonly string[], options: ReadWebDatasetOptions = {}): AsyncGenerator<WebDatasetGroup> {
   const keep = options.keep ?? (() => true);
+  const maxMemberBytes = options.maxMemberBytes ?? MAX_MEMBER_BYTES;
   for (const shard of shards) {
     const seen = new Set<string>();
     let group: WebDatasetGroup | null = null;
@@ -60,7 +65,8 @@ export async function* readWebDataset(shards: readonly string[], options: ReadWe
       const key = dot < 0 ? path : path.slice(0, path.length - file.length + dot);
       const ext = dot < 0 ? '' : file.slice(dot + 1).toLowerCase();
       const isFileMember = FILE_TYPES.has(header.type ?? 'file');
-      const data = isFileMember && keep(ext) ? await entry.read() : (await entry.drain(), null);
+      const tooLarge = isFileMember && header.size > maxMemberBytes;
+      const data = isFileMember && !tooLarge && keep(ext) ? await entry.read() : (await entry.drain(), null);
       if (group && group.key === key) {
         if (group.members.some((member) => member.ext === ext)) group.problem ??= `member ${path} is in ${basename(shard)} twice`;
       } else {
@@ -72,6 +78,7 @@ export async function* readWebDataset(shards: readonly string[], options: ReadWe
       }
       group.members.push({ ext, data });
       if (!isFileMember) group.problem ??= `member ${path} is a ${header.type}, not a file`;
+      else if (tooLarge) group.problem ??= `member ${path} is ${header.size} bytes; at most ${maxMemberBytes}`;
       else if (ext === '') group.problem ??= `member ${path} has no extension (WebDataset names members <key>.<ext>)`;
     }
     if (group) yield group;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { InputError, InterruptedError, InvalidOptionError } from '@imgstore/core';
-import { convertFolder, exportStore, readWebDataset, UnusualTarError, resolveWebDatasetShards, scanFolder, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
+import { convertFolder, exportStore, MAX_MEMBER_BYTES, readWebDataset, UnusualTarError, resolveWebDatasetShards, scanFolder, scanWebDataset, type WebDatasetInput } from '@imgstore/convert';
 import { decodeImage } from '@imgstore/image';
 import { openStore } from '@imgstore/store';
 import { makeImage, makeTempDir, samplesDir } from '../../../tools/test-support/index.js';
@@ -181,6 +181,25 @@ describe('readWebDataset headersOnly (the count pass)', () => {
       expect(fast).toEqual(await groupsOf(shard, false));
     }
     expect((await groupsOf(gnu, true)).map((g) => g[0])).toContain(`./${'d'.repeat(150)}`.replace(/^\.\//, ''));
+  });
+
+  it('a member larger than maxMemberBytes (default 512 MiB) is a problem group, never read into memory', async () => {
+    const shard = await writeTar(join(tmp.dir, 'large.tar'), [
+      { name: 'large.jpg', data: Buffer.alloc(5000, 1) },
+      { name: 'next.jpg', data: 'y' },
+    ]);
+    const expected = [
+      ['large', 'member large.jpg is 5000 bytes; at most 4096', [['jpg', null]]],
+      ['next', null, [['jpg', Buffer.from('y').toString('hex')]]],
+    ];
+    for (const headersOnly of [true, false]) {
+      const groups = [];
+      for await (const g of readWebDataset([shard], { headersOnly, maxMemberBytes: 4096 })) {
+        groups.push([g.key, g.problem, g.members.map((m) => [m.ext, m.data && Buffer.from(m.data).toString('hex')])]);
+      }
+      expect(groups).toEqual(expected);
+    }
+    expect(MAX_MEMBER_BYTES).toBe(512 * 1024 * 1024);
   });
 
   it('a truncated shard or a global pax header: UnusualTarError, so that the scan reads it through tar-stream', async () => {
