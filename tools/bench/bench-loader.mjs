@@ -2,7 +2,7 @@
 // The DataLoader's read rate per codec, per worker count and for uint8 vs float32 batches, in one run:
 // given an image folder, converts it once per codec (256×256 RGB, the CLI's defaults); given stores, reads
 // those. Every configuration is measured once per round, rounds alternate the configurations, and each
-// figure is the median over rounds (with its range) of one shuffled epoch after a few warm-up batches.
+// figure is the median over rounds (with its range) of one shuffled epoch after some warm-up batches.
 // Ratios are against workers 0 of the same codec and dtype (workers) and against uint8 (float32).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -39,7 +39,10 @@ const dtypes = String(flags.dtypes).split(',');
 const configs = [];
 for (const store of stores) for (const dtype of dtypes) for (const workers of workerCounts) configs.push({ store, dtype, workers, rates: [] });
 
-/** One shuffled epoch's samples/s after 3 warm-up batches (workers started, page cache warm). */
+/**
+ * One shuffled epoch's samples/s, after enough warm-up batches that the workers have started and every
+ * batch buffer has been written once (a loader allocates them once; their first page faults are not a rate).
+ */
 async function measureOnce(config, round) {
   const dataset = openStore(config.store.path);
   const loader = new DataLoader(dataset, {
@@ -51,7 +54,7 @@ async function measureOnce(config, round) {
   });
   try {
     let warm = 0;
-    for await (const _ of loader) if (++warm === 3) break;
+    for await (const _ of loader) if (++warm === loader.workers * loader.prefetch + 4) break;
     let samples = 0;
     const started = performance.now();
     for await (const batch of loader) samples += batch.shape[0];

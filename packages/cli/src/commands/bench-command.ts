@@ -82,7 +82,8 @@ export function benchCommand(): Command {
 Reads full shuffled epochs of batches as training would, once per round for each worker count and batch
 type tried (rounds alternate them, so a busy machine slows all alike), and prints the median samples/s and
 GB/s (of stored pixels) of each, with ratios: pick the fastest for your machine and store. One untimed
-warm-up epoch fills the page cache, and every measured loader first reads 2 untimed batches (worker start).
+warm-up epoch fills the page cache, and every measured loader first reads a few untimed batches (worker
+start, first writes of its batch buffers).
 For the comparison with other loaders and the copy ceiling, see npm run bench:read in the imgstore repository.
 
 Examples:
@@ -130,8 +131,9 @@ Examples:
             const loader = loaderFor(run.workers, run.dtype);
             try {
               loader.setEpoch(epoch);
+              // Untimed: worker start, and the first write of every batch buffer (allocated once per loader).
               let warmBatches = 0;
-              for await (const _ of loader) if (++warmBatches === 2) break;
+              for await (const _ of loader) if (++warmBatches >= loader.workers * loader.prefetch + 4) break;
               loader.setEpoch(epoch);
               const rate = await timeEpoch(loader);
               run.epochs.push(rate);
