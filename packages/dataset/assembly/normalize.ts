@@ -1,9 +1,11 @@
 // AssemblyScript: uint8 pixels to normalized float32, value * gain[c] + offset[c], with 128-bit SIMD.
-// The arithmetic is float64 (two lanes), rounded once to float32 at the store: the same operations, in
-// the same order, as the plain JavaScript `src[i] * gain + offset` stored into a Float32Array, so the
-// results are bit for bit equal to it (float32 arithmetic would not be: with a mean subtracted, the
-// sum cancels and the rounding of the offset alone can be tens of ulps of a result near 0). Compiled
-// into src/normalize-wasm.ts by `npm run build:wasm`; the caller lays out memory (see normalize.ts).
+// rgbToPlanes and interleaved3 compute in float64 (two lanes) and round once to float32 at the store: the
+// same operations, in the same order, as the plain JavaScript `src[i] * gain + offset` stored into a
+// Float32Array, so bit for bit equal to it. Plain float32 arithmetic would not be within 1 ulp (with a mean
+// subtracted the sum cancels, and the rounding of the offset alone is up to 301 ulps of a result near 0);
+// rgbToPlanesSplit (at the end) is a float32 form that avoids the cancellation, within 1 ulp, twice the
+// values per instruction. Compiled into src/normalize-wasm.ts by `npm run build:wasm`; the caller lays
+// out memory (see normalize-kernel.ts).
 
 /** First byte the caller may use. */
 export function heapBase(): usize {
@@ -108,4 +110,78 @@ function pairs(q: v128, g: v128, b: v128, h: v128, c: v128): v128 {
   const lo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(q), g), b);
   const hi = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(q, q, 2, 3, 2, 3)), h), c);
   return i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** Four integers → four floats: (q − m) · gh + ((q − m) · gl + r), in float32 (see rgbToPlanesSplit). */
+// @ts-ignore: decorator
+@inline
+function split4(q: v128, m: v128, gh: v128, gl: v128, r: v128): v128 {
+  const d = f32x4.convert_i32x4_s(i32x4.sub(q, m));
+  return f32x4.add(f32x4.mul(d, gh), f32x4.add(f32x4.mul(d, gl), r));
+}
+
+/** 16 bytes of one channel → 16 floats at `out`, by split4. */
+// @ts-ignore: decorator
+@inline
+function split16(x: v128, m: v128, gh: v128, gl: v128, r: v128, out: usize): void {
+  const lo = i16x8.extend_low_i8x16_u(x);
+  const hi = i16x8.extend_high_i8x16_u(x);
+  v128.store(out, split4(i32x4.extend_low_i16x8_u(lo), m, gh, gl, r));
+  v128.store(out, split4(i32x4.extend_high_i16x8_u(lo), m, gh, gl, r), 16);
+  v128.store(out, split4(i32x4.extend_low_i16x8_u(hi), m, gh, gl, r), 32);
+  v128.store(out, split4(i32x4.extend_high_i16x8_u(hi), m, gh, gl, r), 48);
+}
+
+/**
+ * rgbToPlanes in float32 arithmetic, twice the values per instruction: x · g + b as
+ * (x − m) · gh + ((x − m) · gl + r), with m the integer nearest −b / g (so r = m · g + b is at most g / 2
+ * and nothing cancels), gh the gain rounded to 14 bits (so (x − m) · gh is exact) and gl the rest. Within
+ * 1 ulp of the float64 result, not always equal to it: normalize.ts checks every one of the 256 inputs per
+ * channel against the float64 definition before it uses this kernel.
+ */
+export function rgbToPlanesSplit(src: usize, dst: usize, pixels: i32, plane: i32, params: usize): void {
+  // params: m0 m1 m2 (i32), then gh0 gh1 gh2, gl0 gl1 gl2, r0 r1 r2 (f32)
+  const m0 = i32x4.splat(load<i32>(params));
+  const m1 = i32x4.splat(load<i32>(params, 4));
+  const m2 = i32x4.splat(load<i32>(params, 8));
+  const gh0 = f32x4.splat(load<f32>(params, 12));
+  const gh1 = f32x4.splat(load<f32>(params, 16));
+  const gh2 = f32x4.splat(load<f32>(params, 20));
+  const gl0 = f32x4.splat(load<f32>(params, 24));
+  const gl1 = f32x4.splat(load<f32>(params, 28));
+  const gl2 = f32x4.splat(load<f32>(params, 32));
+  const r0 = f32x4.splat(load<f32>(params, 36));
+  const r1 = f32x4.splat(load<f32>(params, 40));
+  const r2 = f32x4.splat(load<f32>(params, 44));
+  const d0 = dst;
+  const d1 = dst + <usize>(plane << 2);
+  const d2 = dst + <usize>(plane << 3);
+  let p = 0;
+  for (; p + 16 <= pixels; p += 16) {
+    const s = src + <usize>(p * 3);
+    const x = v128.load(s);
+    const y = v128.load(s, 16);
+    const z = v128.load(s, 32);
+    const r = i8x16.shuffle(i8x16.shuffle(x, y, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0), z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29);
+    const g = i8x16.shuffle(i8x16.shuffle(x, y, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0), z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30);
+    const b = i8x16.shuffle(i8x16.shuffle(x, y, 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0), z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31);
+    const o = <usize>(p << 2);
+    split16(r, m0, gh0, gl0, r0, d0 + o);
+    split16(g, m1, gh1, gl1, r1, d1 + o);
+    split16(b, m2, gh2, gl2, r2, d2 + o);
+  }
+  for (; p < pixels; p++) {
+    const s = src + <usize>(p * 3);
+    const o = <usize>(p << 2);
+    store<f32>(d0 + o, splitOne(load<u8>(s), params, 0));
+    store<f32>(d1 + o, splitOne(load<u8>(s, 1), params, 1));
+    store<f32>(d2 + o, splitOne(load<u8>(s, 2), params, 2));
+  }
+}
+
+/** One value of channel `c` by the same float32 operations as split4. */
+function splitOne(x: u8, params: usize, c: i32): f32 {
+  const k = params + <usize>(c << 2);
+  const d = <f32>(<i32>x - load<i32>(k));
+  return d * load<f32>(k, 12) + (d * load<f32>(k, 24) + load<f32>(k, 36));
 }

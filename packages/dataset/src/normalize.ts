@@ -1,5 +1,5 @@
 import { expectKnownKeys, expectOneOf, invalidOption, type Shape } from '@imgstore/core';
-import { interleaved3, rgbToPlanes } from './normalize-kernel.js';
+import { interleaved3, rgbToPlanes, splitParams, type SplitParams } from './normalize-kernel.js';
 
 /** Float32 output: `(value * scale - mean[c]) / std[c]` per channel, laid out CHW (default) or HWC. */
 export interface Float32Output {
@@ -18,6 +18,8 @@ export interface NormalizeSpec {
   gain: number[];
   offset: number[];
   layout: 'CHW' | 'HWC';
+  /** For 3 channels CHW: the float32 kernel's parameters, when it is within 1 ulp for every input (splitParams). */
+  split?: SplitParams | null;
 }
 
 /** Checks the option once and folds scale, mean and std into one multiply-add per channel. */
@@ -37,20 +39,24 @@ export function normalizeSpec(output: Float32Output, channels: number): Normaliz
   const scale = output.scale ?? 1 / 255;
   if (typeof scale !== 'number' || !Number.isFinite(scale)) throw invalidOption('float32.scale', 'finite number', scale);
   const layout = expectOneOf('float32.layout', output.layout ?? 'CHW', ['CHW', 'HWC'] as const);
-  return { gain: std.map((s) => scale / s), offset: mean.map((m, c) => -m / std[c]!), layout };
+  const gain = std.map((s) => scale / s);
+  const offset = mean.map((m, c) => -m / std[c]!);
+  return { gain, offset, layout, split: channels === 3 && layout === 'CHW' ? splitParams(gain, offset) : null };
 }
 
 /**
  * Writes sample `k` of a batch as float32, straight from its uint8 pixels in the batch: one multiply-add
  * per value, by the WebAssembly SIMD kernels for 1 and 3 channels (in place when the batch lives in a
- * kernel arena, see BatchSlots), equal bit for bit to normalizeSampleReference.
+ * kernel arena, see BatchSlots). 3 channels CHW: in float32 arithmetic, within 1 ulp of
+ * normalizeSampleReference (checked for every input by normalizeSpec, else as below); otherwise in
+ * float64, equal to it bit for bit.
  */
 export function normalizeSample(spec: NormalizeSpec, shape: Shape, src: Uint8Array, dst: Float32Array, k: number): void {
   const [h, w, c] = shape;
   const pixels = h * w;
   const from = k * pixels * c;
   const { gain, offset } = spec;
-  if (c === 3 && spec.layout === 'CHW') rgbToPlanes(src, from, dst, from, pixels, gain, offset);
+  if (c === 3 && spec.layout === 'CHW') rgbToPlanes(src, from, dst, from, pixels, gain, offset, spec.split);
   else if (c === 3) interleaved3(src, from, dst, from, pixels * 3, gain, offset);
   else if (c === 1) interleaved3(src, from, dst, from, pixels, [gain[0]!, gain[0]!, gain[0]!], [offset[0]!, offset[0]!, offset[0]!]);
   else normalizeSampleReference(spec, shape, src, dst, k);
