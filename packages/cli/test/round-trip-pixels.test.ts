@@ -4,30 +4,43 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { openStore } from '@imgstore/store';
+import { Resampler } from '@imgstore/image';
 import { makeTempDir, referenceResample, runImgstore, samplesDir } from '../../../tools/test-support/index.js';
+import { dctDenominator } from '../../image/src/plain-jpeg-decode.js';
+import { scaledJpegDecoder } from '../../image/src/scaled-jpeg-decoder.js';
 
 const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as typeof import('@julusian/jpeg-turbo');
+const scaledDecoder = scaledJpegDecoder();
 
 /**
- * The documented decode, written out independently of @imgstore/image: a plain JPEG (8-bit, grey or
- * colour, no EXIF rotation, no ICC profile, judged here by sharp's metadata) shrunk by less than 4×,
- * with fit cover or fill, is decoded by libjpeg-turbo and resampled by imgstore's resampler (its
- * definition: tools/test-support/reference-resample.ts); anything else goes through sharp alone.
+ * The documented decode, written out independently of @imgstore/image where it can be: a plain JPEG
+ * (8-bit, grey or colour, no EXIF rotation, no ICC profile, judged here by sharp's metadata) shrunk by less
+ * than 4×, with fit cover or fill, is decoded by libjpeg-turbo and resampled by imgstore's resampler (its
+ * definition: tools/test-support/reference-resample.ts). Shrunk 4× or more (up to 32×) where DCT scaling is
+ * available (Linux), it is decoded at 1/2, 1/4 or 1/8 and resampled from there with the full-size geometry:
+ * that path is image's own (packages/image/test/dct-scaling.test.ts), so the store must equal it exactly,
+ * and stay within the documented mean error of the full-size decode. Anything else goes through sharp alone.
  */
 async function expectedPixels(path: string, width: number, height: number, fit: 'cover' | 'contain' | 'fill') {
   const meta = await sharp(path).metadata();
   const shrink = Math.min(meta.width! / width, meta.height! / height);
+  const denom = scaledDecoder ? dctDenominator(shrink) : 1;
   const plain =
     meta.format === 'jpeg' &&
     (meta.orientation ?? 1) === 1 &&
     !meta.icc &&
     (meta.channels === 1 || meta.channels === 3) &&
     fit !== 'contain' &&
-    shrink < 4;
+    shrink / denom < 4;
   if (plain) {
-    const decoded = turbo.decompressSync(readFileSync(path), { format: turbo.FORMAT_RGB });
-    const pixels = Buffer.from(referenceResample(decoded.data, decoded.width, decoded.height, { width, height, fit }).data);
-    return { pixels, plain };
+    const jpeg = readFileSync(path);
+    const decoded = turbo.decompressSync(jpeg, { format: turbo.FORMAT_RGB });
+    const full = Buffer.from(referenceResample(decoded.data, decoded.width, decoded.height, { width, height, fit }).data);
+    if (denom === 1) return { pixels: full, plain };
+    const resampler = new Resampler();
+    const target = resampler.prepare(decoded.width, decoded.height, { width, height, fit }, denom);
+    expect(scaledDecoder!.decode(jpeg, decoded.width, decoded.height, denom, target)).toBe(true);
+    return { pixels: Buffer.from(resampler.run().data), plain, full };
   }
   const pixels = await sharp(path, { autoOrient: true })
     .resize(width, height, { fit, background: { r: 0, g: 0, b: 0 } })
@@ -64,17 +77,23 @@ describe('round trip on the bundled photos', () => {
     try {
       expect(reader.length).toBe(sampleFiles.length);
       expect(reader.header.rejected).toBe(0);
-      const paths = { plain: 0, sharp: 0 };
+      const paths = { plain: 0, scaled: 0, sharp: 0 };
+      let scaledError = 0;
       for (const sample of reader) {
         expect(sample.shape).toEqual([height, width, 3]);
-        const { pixels, plain } = await expectedPixels(join(samplesDir, sample.name), width, height, fit);
+        const { pixels, plain, full } = await expectedPixels(join(samplesDir, sample.name), width, height, fit);
         expect(Buffer.from(sample.data).equals(pixels), sample.name).toBe(true);
         expect(reader.header.labelNames![sample.label!]).toBe(sample.name.split('/')[0]);
-        paths[plain ? 'plain' : 'sharp']++;
+        paths[full ? 'scaled' : plain ? 'plain' : 'sharp']++;
+        if (full) for (let i = 0; i < full.length; i++) scaledError += Math.abs(full[i]! - sample.data[i]!) / full.length;
       }
-      // Both decoders are exercised (for cover and fill): plain JPEGs, and PNG/WebP/rotated/large ones.
+      // Every decoder is exercised (for cover and fill): plain JPEGs at full size and, where DCT scaling is
+      // available, scaled ones; and PNG/WebP/rotated ones through sharp.
       if (fit !== 'contain') expect(paths.plain).toBeGreaterThan(0);
+      if (fit !== 'contain' && scaledDecoder) expect(paths.scaled).toBeGreaterThan(0);
       expect(paths.sharp).toBeGreaterThan(0);
+      // The documented bound of DCT scaling: a mean error of at most 1 level against the full-size decode.
+      if (paths.scaled) expect(scaledError / paths.scaled).toBeLessThanOrEqual(1);
     } finally {
       await reader.close();
     }
