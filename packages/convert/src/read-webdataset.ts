@@ -2,6 +2,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import { basename } from 'node:path';
 import { extract, type Header } from 'tar-stream';
 import { InputError } from '@imgstore/core';
+import { escapeStrayBytes } from './stray-bytes.js';
 
 /** One WebDataset sample: the tar members that share a key, in the order the shard holds them. */
 export interface WebDatasetGroup {
@@ -147,28 +148,6 @@ function memberPath(header: TarEntry['header']): string {
     }
   }
   return path.replace(/^(\.\/)+/, '');
-}
-
-function escapeStrayBytes(bytes: Uint8Array): string {
-  let name = '';
-  for (let i = 0; i < bytes.length; ) {
-    let taken = 0;
-    // The longest valid UTF-8 character starting here (1 to 4 bytes), else one stray byte.
-    for (let n = 1; n <= 4 && i + n <= bytes.length && taken === 0; n++) {
-      try {
-        name += utf8.decode(bytes.subarray(i, i + n));
-        taken = n;
-      } catch {
-        // not a whole character yet
-      }
-    }
-    if (taken === 0) {
-      name += `%${bytes[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
-      taken = 1;
-    }
-    i += taken;
-  }
-  return name;
 }
 
 /** A tar that `headersOnly` leaves to tar-stream (see ReadWebDatasetOptions.headersOnly). */

@@ -3,6 +3,7 @@ import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '@imgstore/core';
 import type { LabelTable } from './label-file.js';
+import { escapeStrayBytes } from './stray-bytes.js';
 
 /** One input file: its path on disk, its name in the store (relative, `/`-separated) and its label. */
 export interface InputFile {
@@ -84,26 +85,7 @@ interface Dir {
 function nameOf(bytes: Buffer): { name: string; odd: boolean } {
   const text = bytes.toString('utf8');
   if (!text.includes('\uFFFD') || Buffer.from(text).equals(bytes)) return { name: text, odd: false };
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let name = '';
-  for (let i = 0; i < bytes.length; ) {
-    // The longest valid UTF-8 character starting here (1 to 4 bytes), else one stray byte.
-    let taken = 0;
-    for (let n = 1; n <= 4 && i + n <= bytes.length && taken === 0; n++) {
-      try {
-        name += decoder.decode(bytes.subarray(i, i + n));
-        taken = n;
-      } catch {
-        // not a whole character yet
-      }
-    }
-    if (taken === 0) {
-      name += `%${bytes[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
-      taken = 1;
-    }
-    i += taken;
-  }
-  return { name, odd: true };
+  return { name: escapeStrayBytes(bytes), odd: true };
 }
 
 /** Entries of a folder without hidden ones (`.DS_Store`, `.git`, ...), sorted, and how many were hidden. */
