@@ -106,6 +106,15 @@ def test_edited_header_without_checksum_fails_the_field_checks(copy_store):
     assert refusal(path).reason == "damaged"
 
 
+@pytest.mark.parametrize("field,value", [("minorVersion", "1"), ("minorVersion", -1), ("multiLabel", 1)])
+def test_format_1_1_header_fields_of_the_wrong_type(copy_store, field, value):
+    """A header whose 1.1 fields have the wrong type is damage naming the field, in both readers alike."""
+    path = copy_store("raw")
+    edit(path, lambda txn, dbs: set_header(txn, dbs, lambda h: h.update({field: value}), crc="update"))
+    err = refusal(path)
+    assert err.reason == "damaged" and f'field "{field}"' in str(err)
+
+
 def test_newer_version_and_unknown_codec(copy_store):
     path = copy_store("raw")
     edit(path, lambda txn, dbs: set_header(txn, dbs, lambda h: h.update(version=2)))  # checksum not updated either

@@ -79,6 +79,7 @@ describe('imgstore convert', () => {
     const text = await runImgstore(['info', store]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/records\s+14/);
+    expect(text.stdout).toMatch(/format\s+imgstore v1\.1, codec raw/);
     expect(text.stdout).toMatch(/shape\s+24×32×3 uint8 HWC/);
     expect(text.stdout).toMatch(/labels\s+2: cats \d+ \(\d+\.\d%\), dogs \d+ \(\d+\.\d%\)/);
     const json = await runImgstore(['info', store, '--json', '--rejects']);

@@ -80,6 +80,8 @@ describe('imgstore convert --labels', () => {
       { name: 'sub/c.jpg', label: null, labels: [0, 1], meta: { id: 2, boxes: [[1, 2, 3.5, 4]], caption: null } },
       { name: 'sub/d.jpg', label: null, labels: [0], meta: { id: 3 } },
     ]);
+    const info = await runImgstore(['info', store]);
+    expect(info.stdout).toMatch(/format\s+imgstore v1\.1, codec raw \(.*\), multi-label\n/);
     // The DataLoader batches pixels of a multi-label store; its single-label column is -1.
     const reader = openStore(store);
     const loader = new DataLoader(reader, { batchSize: 5 });

@@ -97,6 +97,9 @@ export function checkHeaderFields(path: string, value: Record<string, unknown>):
   } else if (h.maxSampleBytes !== undefined) {
     throw bad('maxSampleBytes', 'absent in a fixed-shape store');
   }
+  // Format 1.1 fields (FORMAT.md section 7): a reader decides how to read labels from multiLabel.
+  if (h.minorVersion !== undefined && !isInt(h.minorVersion, 0, Number.MAX_SAFE_INTEGER)) throw bad('minorVersion', 'absent, or an integer of at least 0');
+  if (h.multiLabel !== undefined && typeof h.multiLabel !== 'boolean') throw bad('multiLabel', 'absent, or a boolean');
   if (h.dtype !== 'uint8') throw bad('dtype', '"uint8"');
   if (h.layout !== 'HWC') throw bad('layout', '"HWC"');
   if (h.colorSpace !== 'srgb') throw bad('colorSpace', '"srgb"');

@@ -97,6 +97,13 @@ describe('format 1.1', () => {
     expect(() => openStore(next)).toThrow(/has format version 2; this reader reads 1/);
   });
 
+  it('a header whose 1.1 fields have the wrong type is damage naming the field', async () => {
+    for (const [field, value] of [['minorVersion', '1'], ['minorVersion', -1], ['multiLabel', 1]] as const) {
+      const path = await edited(multi, { [field]: value });
+      expect(() => openStore(path), `${field}: ${value}`).toThrow(new RegExp(`malformed header: field "${field}" must be absent, or`));
+    }
+  });
+
   it('a store of format 1.0 (no minorVersion) reads as before', async () => {
     const older = await edited(single, { minorVersion: undefined });
     const store = openStore(older);

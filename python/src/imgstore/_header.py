@@ -98,6 +98,11 @@ def check_header_fields(path, h):
             raise bad("maxSampleBytes", f"an integer from {shape[2]} to {MAX_SAMPLE_BYTES} (1 GiB) in a variable-size store")
     elif "maxSampleBytes" in h:
         raise bad("maxSampleBytes", "absent in a fixed-shape store")
+    # Format 1.1 fields (FORMAT.md section 7): a reader decides how to read labels from multiLabel.
+    if "minorVersion" in h and not is_int(h["minorVersion"], 0, 2**53):
+        raise bad("minorVersion", "absent, or an integer of at least 0")
+    if "multiLabel" in h and type(h["multiLabel"]) is not bool:
+        raise bad("multiLabel", "absent, or a boolean")
     if h.get("dtype") != "uint8":
         raise bad("dtype", '"uint8"')
     if h.get("layout") != "HWC":

@@ -32,7 +32,10 @@ function headerLines(header: StoreHeader): string[] {
     ? `height×width×${c}, varying per record (${typeof size === 'string' ? `--size ${size}` : 'variable size'})`
     : `${h}×${w}×${c}`;
   return [
-    `format      ${header.format} v${header.version}, codec ${header.codec}` + codecDetail(header),
+    // A 1.0 store has no minorVersion (FORMAT.md section 7).
+    `format      ${header.format} v${header.version}.${header.minorVersion ?? 0}, codec ${header.codec}` +
+      codecDetail(header) +
+      (header.multiLabel ? ', multi-label' : ''),
     `shape       ${shape} ${header.dtype} ${header.layout} (${header.colorSpace})`,
   ];
 }
