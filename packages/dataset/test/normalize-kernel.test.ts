@@ -5,7 +5,7 @@ import { normalizeSample, normalizeSpec, type Float32Output } from '../src/norma
 import { BatchSlots } from '../src/batch-slots.js';
 import { splitParams } from '../src/normalize-kernel.js';
 // @ts-expect-error: a plain .mjs build script, no type declarations
-import { compileNormalizeWasm, renderNormalizeModule } from '../../../tools/build-normalize-wasm.mjs';
+import { compileWasm, renderWasmModule } from '../../../tools/build-wasm.mjs';
 
 const IMAGENET: Float32Output = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 // Means that cancel the product almost exactly, odd scales, negative gains: where float32 arithmetic
@@ -154,7 +154,7 @@ describe('normalize kernel (WebAssembly SIMD)', () => {
 
   it('is what its AssemblyScript source compiles to (run `npm run build:wasm` after editing it)', async () => {
     const committed = readFileSync(new URL('../src/normalize-wasm.ts', import.meta.url), 'utf8');
-    const bytes: Buffer = await compileNormalizeWasm();
-    expect(renderNormalizeModule(bytes)).toBe(committed);
+    const bytes: Buffer = await compileWasm('normalize');
+    expect(renderWasmModule('normalize', bytes)).toBe(committed);
   }, 60_000);
 });
