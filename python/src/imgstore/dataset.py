@@ -4,7 +4,7 @@ import json
 import os
 
 from .errors import StoreFormatError
-from .store import Store
+from .store import Store, checked_index
 
 MANIFEST_FILE = "dataset.json"
 MANIFEST_FORMAT = "imgstore-dataset"
@@ -51,13 +51,7 @@ class Dataset:
 
     def locate(self, index):
         """(shard number, index in that shard) of global `index` (negative: from the end)."""
-        n = self.offsets[-1]
-        if type(index) is not int:
-            index = int(index.__index__())
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index out of range for a dataset of {n} records")
+        index = checked_index(index, self.offsets[-1], "dataset")
         k = bisect.bisect_right(self.offsets, index) - 1
         return k, index - self.offsets[k]
 

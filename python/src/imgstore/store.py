@@ -37,6 +37,17 @@ _pack_key = struct.Struct(">I").pack
 _unpack_crc = struct.Struct("<I").unpack_from
 
 
+def checked_index(index, n, what):
+    """`index` (any integer-like, negative: from the end) as 0..n-1 of a sequence of n records, else IndexError."""
+    if type(index) is not int:
+        index = int(index.__index__())
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise IndexError(f"index out of range for a {what} of {n} records")
+    return index
+
+
 class Sample:
     """One record: `index`, `name`, `label` (int or None), `shape` (tuple H, W, C), `data` (numpy uint8
     H×W×C, owned by the sample and writable); format 1.1: `meta` (the sample's metadata, any JSON-like
@@ -264,14 +275,7 @@ class Store:
         return self.header["count"]
 
     def _index(self, index):
-        n = self.header["count"]
-        if type(index) is not int:
-            index = int(index.__index__())
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index out of range for a store of {n} records")
-        return index
+        return checked_index(index, self.header["count"], "store")
 
     def __getitem__(self, index):
         if isinstance(index, slice):
