@@ -17,6 +17,8 @@ import { augmentSpec, variableNeedsCrop, type Augment } from './augment.js';
 import { RandomSampler, SequentialSampler, type Sampler } from './samplers.js';
 import { BlockShuffleSampler } from './block-shuffle-sampler.js';
 import { LOADER_STATE_VERSION, resumePoint, samplerState, type LoaderState } from './loader-state.js';
+import { availableParallelism } from 'node:os';
+import { PlacementProbe, type Placement } from './placement-probe.js';
 import { BatchFailure, WorkerPool, autoWorkerCount, type BatchResult } from './worker-pool.js';
 
 export type { BatchableSample } from './fill-batch.js';
@@ -109,8 +111,13 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** The skip of the iteration in progress, read by #indexBatches. */
   #skip = 0;
   #allocatedBytes = 0;
+  /** Batch buffers that travel to workers and back. */
   #slots: BatchSlots | null = null;
+  /** Batch buffers that this thread fills and never sends (in place for the float32 kernel). */
+  #localSlots: BatchSlots | null = null;
   #pool: Promise<WorkerPool> | null = null;
+  /** Whether workers help, measured (kept across epochs, like the workers). */
+  #placement: PlacementProbe | null = null;
   /** Batches a broken epoch left in the workers; the next epoch waits for their buffers to return. */
   #draining: Promise<unknown> = Promise.resolve();
   #busy = false;
@@ -221,6 +228,15 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.#allocatedBytes;
   }
 
+  /**
+   * With workers: where batches are filled now (`'workers'`, or `'here'` when measured faster in this
+   * thread alone, see PlacementProbe) and how many times both were measured. Null before the first batch.
+   */
+  get placement(): { placement: Placement; probes: number } | null {
+    const p = this.#placement;
+    return p ? { placement: p.placement, probes: p.probes } : null;
+  }
+
   /** Ends the worker threads. Iterating again starts new ones (with new batch buffers). */
   async close(): Promise<void> {
     const pool = this.#pool;
@@ -229,6 +245,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     await this.#draining;
     this.#draining = Promise.resolve();
     this.#slots = null;
+    this.#localSlots = null;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
@@ -287,14 +304,17 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /**
    * Workers fill batches ahead, and this thread fills one too whenever the next batch is not back yet
-   * (instead of waiting): so workers add to the in-thread rate rather than replace it, on a machine
-   * whose cores are busy as well as on an idle one. Batches come out in sampler order whoever filled
-   * them, and are the same bytes (augment draws depend on seed, epoch and index only).
+   * (instead of waiting) while a core is left for it: so workers add to the in-thread rate rather than
+   * replace it. Where workers cannot help (a raw store read at memory speed) the probe measures it and
+   * this thread fills every batch alone. Batches come out in sampler order whoever filled them, and are
+   * the same bytes (augment draws depend on seed, epoch and index only).
    */
   async *#withWorkers(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
-    // Each worker `prefetch` batches ahead, one batch with the consumer, two for this thread to fill (one
-    // may wait behind a worker's, measured: this thread then idled ~40% of a JPEG epoch with only one).
-    const slots = this.#slotPool(this.workers * this.prefetch + 3, plan.output);
+    // Each worker `prefetch` batches ahead and one batch with the consumer; and this thread's own: one with
+    // the consumer, two to fill (one may wait behind a worker's, measured: this thread then idled ~40% of
+    // a JPEG epoch with only one).
+    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output);
+    const local = this.#slotPool(3, plan.output, true);
     await this.#draining;
     const source = (this.dataset as LoaderDataset).toSource!();
     const setup = { shape: plan.shape, float32: this.float32, augment: this.augment, seed: this.seed };
@@ -305,7 +325,12 @@ export class DataLoader implements AsyncIterable<Batch> {
       },
     ));
     const read = sampleReader(this.dataset, plan);
-    const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult>; back: boolean }> = [];
+    // This thread fills batches too only while a core is left for it: with a worker on every core, a
+    // third decoder would only take turns with them (measured on 2 cores, JPEG: 2 workers alone 1.8×
+    // the in-thread rate, 2 workers plus this thread 1.6×; raw 0.95× against 0.8×).
+    const fillsHere = this.workers < availableParallelism();
+    const inFlight: Array<{ slot: BatchSlot; result: Promise<BatchResult>; back: boolean; here: boolean }> = [];
+    const placement = (this.#placement ??= new PlacementProbe());
     const batches = this.#indexBatches(epoch);
     let withWorkers = 0;
     let held: BatchSlot | null = null; // the slot whose batch the consumer holds
@@ -317,12 +342,13 @@ export class DataLoader implements AsyncIterable<Batch> {
       return n.done ? null : n.value;
     };
     const dispatch = () => {
+      if (placement.placement === 'here') return;
       while (withWorkers < pool.size * this.prefetch && slots.available > 0) {
         const indices = next();
         if (!indices) return;
         const slot = slots.acquire()!;
         const result = pool.run(pool.leastBusy(), epoch, slotBuffers(slot), indices);
-        const entry = { slot, result, back: false };
+        const entry = { slot, result, back: false, here: false };
         withWorkers++;
         // A later batch may fail while an earlier one is awaited: mark it handled now; awaiting it still throws.
         result.then(
@@ -341,57 +367,63 @@ export class DataLoader implements AsyncIterable<Batch> {
       });
     let lastPause = performance.now();
     const pause = () => (performance.now() - lastPause < 1 ? undefined : letRepliesIn());
+    let resumedAt = performance.now(); // when the consumer last asked for a batch
     try {
-      dispatch();
-      while (inFlight.length) {
-        // The next batch is still with a worker: fill a later one here meanwhile.
-        while (!inFlight[0]!.back && slots.available > 0) {
+      for (;;) {
+        const here = placement.placement === 'here';
+        if (!here) dispatch();
+        // Fill a batch here: the next one, when placed here; a later one while the next is still with a
+        // worker (when a core is left for this thread).
+        while (local.available > 0 && (here ? inFlight.length === 0 : fillsHere && inFlight.length > 0 && !inFlight[0]!.back)) {
           const indices = next();
           if (!indices) break;
           // Its place in the order is taken now: batches dispatched while it fills come after it.
-          const slot = slots.acquire()!;
+          const slot = local.acquire()!;
           let filled!: (result: BatchResult) => void;
-          const entry = { slot, result: new Promise<BatchResult>((resolve) => (filled = resolve)), back: false };
+          const entry = { slot, result: new Promise<BatchResult>((resolve) => (filled = resolve)), back: false, here: true };
           inFlight.push(entry);
           let count = 0;
           try {
-            count = await fillBatch(read, indices, slot, plan, epoch, pause);
+            count = await fillBatch(read, indices, slot, plan, epoch, here ? undefined : pause);
           } finally {
             filled({ count, skipped: [], buffers: slotBuffers(slot) });
             entry.back = true;
           }
-          await letRepliesIn();
+          if (!here) await letRepliesIn();
         }
-        const head = inFlight.shift()!;
+        const head = inFlight.shift();
+        if (!head) break;
         let result: BatchResult;
         try {
           result = await head.result;
         } catch (error) {
           throw error instanceof BatchFailure ? error.error : error;
         }
-        held = slots.restore(head.slot.id, result.buffers);
+        held = head.here ? head.slot : slots.restore(head.slot.id, result.buffers);
         for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
-        dispatch();
+        if (placement.placement === 'workers') dispatch();
+        placement.record(head.here, performance.now() - resumedAt);
         yield view(held, result.count, plan.output, this.float32?.layout);
-        slots.release(held);
+        resumedAt = performance.now();
+        (head.here ? local : slots).release(held);
         held = null;
-        dispatch();
       }
     } catch (error) {
       // A failed worker or batch: start afresh next time (new workers, new buffers). Batches still in
       // flight fail too (or finish unseen); their outcome no longer matters.
       inFlight.length = 0;
       this.#slots = null;
+      this.#localSlots = null;
       await this.close();
       throw error;
     } finally {
       // Early break: the consumer's slot comes back now; slots still being filled once their worker
       // returns the buffers.
-      if (held) slots.release(held);
+      if (held) (local.slots.includes(held) ? local : slots).release(held);
       this.#draining = Promise.all(
-        inFlight.map(({ slot, result }) =>
+        inFlight.map(({ slot, result, here }) =>
           result.then(
-            (r) => slots.release(slots.restore(slot.id, r.buffers)),
+            (r) => (here ? local.release(slot) : slots.release(slots.restore(slot.id, r.buffers))),
             (e: unknown) => {
               if (e instanceof BatchFailure && e.buffers) slots.release(slots.restore(slot.id, e.buffers));
             },
@@ -403,11 +435,13 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /** `inPlace`: slots that never leave this thread (the float32 kernel then works on them without copies). */
   #slotPool(count: number, shape: Shape, inPlace = false): BatchSlots {
-    if (!this.#slots || this.#slots.slots.length !== count || this.#slots.inPlace !== inPlace) {
-      this.#slots = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, inPlace);
-      this.#allocatedBytes += this.#slots.bytes;
-    }
-    return this.#slots;
+    const pool = inPlace ? this.#localSlots : this.#slots;
+    if (pool && pool.slots.length >= count) return pool;
+    const fresh = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, inPlace);
+    this.#allocatedBytes += fresh.bytes;
+    if (inPlace) this.#localSlots = fresh;
+    else this.#slots = fresh;
+    return fresh;
   }
 
   /** The dataset's declared sample shape, or the shape of its first sample that loads. */

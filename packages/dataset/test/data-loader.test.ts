@@ -145,8 +145,9 @@ describe('DataLoader with worker threads', () => {
         expect(seen.sort((x, y) => x - y)).toEqual([...Array(96).keys()]);
         if (epoch === 0) afterFirst = loader.allocatedBatchBytes;
       }
-      // workers × prefetch + 3 slots (the consumer's, and two this thread fills) of 8 samples (18 bytes each, plus label and index)
-      expect(afterFirst).toBe((2 * 2 + 3) * 8 * (18 + 8));
+      // workers × prefetch + 1 slots that go to workers (and one with the consumer), and 3 of this thread's own
+      // (one with the consumer, two it fills) of 8 samples (18 bytes each, plus label and index)
+      expect(afterFirst).toBe((2 * 2 + 1 + 3) * 8 * (18 + 8));
       expect(loader.allocatedBatchBytes).toBe(afterFirst);
     } finally {
       await loader.close();
