@@ -29,20 +29,21 @@ describe('imgstore bench', () => {
     const auto = Math.max(1, Math.min(8, availableParallelism() - 1));
     const run = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '0,2,auto', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { runs: Array<{ workers: number; dtype: string; samplesPerSecond: number; epochs: number[] }> };
+    const result = JSON.parse(run.stdout) as { runs: Array<{ workers: number; dtype: string; samplesPerSecond: number; epochs: number[]; filledIn: string }> };
     const counts = [...new Set([0, 2, auto])];
     expect(result.runs.map((r) => `${r.workers} ${r.dtype}`)).toEqual(counts.flatMap((w) => [`${w} uint8`, `${w} float32`]));
     for (const r of result.runs) {
       expect(r.epochs).toHaveLength(1);
       expect(r.samplesPerSecond).toBeGreaterThan(0);
+      expect(r.filledIn).toMatch(r.workers === 0 ? /^this thread$/ : /^(workers|this thread)$/);
     }
     const text = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '0,1']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^ {2}workers +dtype +samples\/s +GB\/s +vs 0 workers +vs uint8$/m);
-    expect(text.stdout).toMatch(/^ {2}0 +uint8 +\d+ +[\d.]+ +- +-$/m);
-    expect(text.stdout).toMatch(/^ {2}0 +float32 +\d+ +[\d.]+ +- +[\d.]+x$/m);
-    expect(text.stdout).toMatch(/^ {2}1 +uint8 +\d+ +[\d.]+ +[\d.]+x +-$/m);
-    expect(text.stdout).toMatch(/^ {2}1 +float32 +\d+ +[\d.]+ +[\d.]+x +[\d.]+x$/m);
+    expect(text.stdout).toMatch(/^ {2}workers +dtype +samples\/s +GB\/s +vs 0 workers +vs uint8 +filled in$/m);
+    expect(text.stdout).toMatch(/^ {2}0 +uint8 +\d+ +[\d.]+ +- +- +this thread$/m);
+    expect(text.stdout).toMatch(/^ {2}0 +float32 +\d+ +[\d.]+ +- +[\d.]+x +this thread$/m);
+    expect(text.stdout).toMatch(/^ {2}1 +uint8 +\d+ +[\d.]+ +[\d.]+x +- +(workers|this thread)(, (workers|this thread))?$/m);
+    expect(text.stdout).toMatch(/^ {2}1 +float32 +\d+ +[\d.]+ +[\d.]+x +[\d.]+x +(workers|this thread)(, (workers|this thread))?$/m);
     const one = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '1', '--dtype', 'float32', '--json']);
     expect(JSON.parse(one.stdout)).toMatchObject({ workers: 1, dtype: 'float32', runs: [{ workers: 1, dtype: 'float32' }] });
   });

@@ -114,7 +114,7 @@ Examples:
         });
       // 'auto' is tried once, as the count it stands for, unless that count is in the list anyway.
       const counts = [...new Set(flags.workers.map((choice) => loaderFor(choice, 'uint8').workers))];
-      const runs = counts.flatMap((workers) => flags.dtype.map((dtype) => ({ workers, dtype, epochs: [] as number[] })));
+      const runs = counts.flatMap((workers) => flags.dtype.map((dtype) => ({ workers, dtype, epochs: [] as number[], filledIn: [] as string[] })));
       const timeEpoch = async (loader: InstanceType<typeof DataLoader>) => {
         const started = performance.now();
         let samples = 0;
@@ -131,12 +131,15 @@ Examples:
             const loader = loaderFor(run.workers, run.dtype);
             try {
               loader.setEpoch(epoch);
-              // Untimed: worker start, and the first write of every batch buffer (allocated once per loader).
+              // Untimed: worker start, the first write of every batch buffer (allocated once per loader), and
+              // with workers the loader's first measurement of whether they help (a few batches each way).
               let warmBatches = 0;
-              for await (const _ of loader) if (++warmBatches >= loader.workers * loader.prefetch + 4) break;
+              const warmed = () => warmBatches >= loader.workers * loader.prefetch + 4 && (loader.workers === 0 || (loader.placement?.probes ?? 0) > 0);
+              for await (const _ of loader) if ((++warmBatches, warmed())) break;
               loader.setEpoch(epoch);
               const rate = await timeEpoch(loader);
               run.epochs.push(rate);
+              run.filledIn.push(loader.placement?.placement === 'workers' ? 'workers' : 'this thread');
               if (!flags.json) console.error(`epoch ${epoch}, ${plural(run.workers, 'worker')}, ${run.dtype}: ${rate.toFixed(0)} samples/s`);
             } finally {
               await loader.close();
@@ -152,6 +155,9 @@ Examples:
           workers: run.workers,
           dtype: run.dtype,
           epochs: run.epochs.map((r) => Math.round(r)),
+          // Where the loader filled the batches at the end of each timed epoch: with workers it measures
+          // whether they help and fills batches in this thread alone when that is faster.
+          filledIn: [...new Set(run.filledIn)].join(', '),
           samplesPerSecond: Math.round(rate),
           gigabytesPerSecond: Number(((rate * sampleBytes) / 1e9).toFixed(3)),
         };
@@ -180,7 +186,7 @@ Examples:
       const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : '-');
       console.log(`${path}: samples/s, median of ${flags.epochs} shuffled epochs, batch ${flags.batchSize}, verify ${flags.verify}`);
       const rows = [
-        ['workers', 'dtype', 'samples/s', 'GB/s', `vs ${counts[0]} workers`, ...(flags.dtype.length > 1 ? ['vs uint8'] : [])],
+        ['workers', 'dtype', 'samples/s', 'GB/s', `vs ${counts[0]} workers`, ...(flags.dtype.length > 1 ? ['vs uint8'] : []), 'filled in'],
         ...summary.map((r) => [
           String(r.workers),
           r.dtype,
@@ -188,6 +194,7 @@ Examples:
           r.gigabytesPerSecond.toFixed(3),
           r.workers === counts[0] ? '-' : ratio(r.samplesPerSecond, of(counts[0]!, r.dtype)?.samplesPerSecond),
           ...(flags.dtype.length > 1 ? [r.dtype === 'uint8' ? '-' : ratio(r.samplesPerSecond, of(r.workers, 'uint8')?.samplesPerSecond)] : []),
+          r.filledIn,
         ]),
       ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
