@@ -11,6 +11,7 @@ import struct
 import numpy as np
 
 from ._header import unpack_plain
+from ._planar import to_chw
 
 DATA_KEY = b"\xa4data"
 JPEG_HINT = "The jpeg codec needs Pillow: pip install Pillow (or the extra imgstore[jpeg]; Debian: python3-pil)"
@@ -71,11 +72,6 @@ def _split_head(buf, pixel_bytes):
     return n, k
 
 
-def _to_chw(hwc):
-    """A C-contiguous C×H×W copy of an H×W×C array (no copy when C is 1 and `hwc` is contiguous)."""
-    return np.ascontiguousarray(hwc.transpose(2, 0, 1))
-
-
 def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
     """A msgpack record with pixels under "data". `fixed_pixels` is the header's sample size (None when
     variable). The pixels are copied out of `buf` once (transposed to C×H×W in that copy when `chw`),
@@ -94,17 +90,17 @@ def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
                                    f"{shape[0] * shape[1] * shape[2]}")
             pixels = np.frombuffer(buf, np.uint8, fixed_pixels, n).reshape(shape)
             del fields["data"]
-            if chw:
-                pixels = pixels.transpose(2, 0, 1)
-            # Over the map: always a copy (np.array copies), C-contiguous in the order asked for.
-            return fields, np.ascontiguousarray(pixels) if writable_source else np.array(pixels, order="C")
+            if chw:  # one copy at most, de-interleaved on the way
+                return fields, to_chw(pixels, writable_source)
+            # Over the map: always a copy (np.array copies).
+            return fields, pixels if writable_source else np.array(pixels)
     fields = check_fields(_unpack(buf), "data")
     data, shape = fields.pop("data"), fields["shape"]
     need = shape[0] * shape[1] * shape[2]
     if len(data) != need:
         raise DecodeFailed(f'field "data" has {len(data)} bytes but shape {shape} needs {need}')
     pixels = np.frombuffer(bytearray(data), np.uint8).reshape(shape)
-    return fields, _to_chw(pixels) if chw else pixels
+    return fields, to_chw(pixels, True) if chw else pixels
 
 
 def decode_raw(payload, limit, fixed_pixels, chw=False):
@@ -155,7 +151,7 @@ def decode_jpeg(payload, limit, fixed_pixels, chw=False):
     except Exception as error:
         raise DecodeFailed(f"JPEG does not decode ({error})") from None
     pixels = pixels.reshape(shape)
-    return fields, _to_chw(pixels) if chw else pixels
+    return fields, to_chw(pixels, True) if chw else pixels
 
 
 BUILTIN = {"raw": decode_raw, "lz4": decode_lz4, "jpeg": decode_jpeg}
