@@ -5,7 +5,7 @@
 // system seconds, all threads; with GNU time). Then the quality of the
 // conversion's decode path against a full-size decode + Lanczos-3 of every file (see printQuality).
 // `--size` is passed to imgstore (the Python reference always makes 256x256): a smaller size shows the
-// DCT-scaled decoding of photos shrunk 4x or more.
+// DCT-scaled decoding of photos shrunk 8x or more (2 x DCT_SCALING_GAP of @imgstore/image).
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -123,7 +123,8 @@ async function printQuality() {
     const reference = image.resampleRgb(full.data, full.width, full.height, target).data;
     const ours = (await pool.decode(bytes, { width, height })).data;
     const shrink = Math.min(full.width / width, full.height / height);
-    const group = shrink >= 4 ? 'shrink >= 4: DCT-scaled' : 'shrink < 4: full size';
+    const denom = image.dctDenominator(shrink);
+    const group = shrink >= 16 * image.DCT_SCALING_GAP ? `shrink >= ${16 * image.DCT_SCALING_GAP}: sharp` : denom > 1 ? `shrink ${denom * image.DCT_SCALING_GAP}-${2 * denom * image.DCT_SCALING_GAP}: DCT-scaled 1/${denom}` : `shrink < ${2 * image.DCT_SCALING_GAP}: full size`;
     let sum = 0;
     let max = 0;
     for (let i = 0; i < ours.length; i++) {

@@ -16,20 +16,22 @@ export interface PlainDecodeOptions {
 }
 
 /**
- * Plain JPEGs that the resampler would still have to shrink by this much or more go to sharp: its work
- * grows with the square of the shrink. With DCT scaling, that is a shrink of 32 or more (1/8 scale, then 4×).
+ * libjpeg-turbo decodes at 1/d scale (d = 2, 4, 8) only when the image is shrunk by at least d × this,
+ * leaving the resampler a shrink of 4 or more (libvips and Pillow keep 2 for their shrink-on-load). DCT
+ * scaling is close to a d × d box filter; the margin decides how far the output strays from the
+ * full-size decode + Lanczos-3 at high-contrast edges. Over the corpus at 112×112 (bench:convert's
+ * quality figures: mean absolute error, largest difference) a margin of 2 gave 0.32 / 18, 3 gave
+ * 0.08 / 13, 3.5 gave 0.04 / 9 and 4 gives 0.008 / 8: the smallest within issue 17's bound (mean <= 1.0,
+ * max <= 8). See packages/image/README.md for smaller outputs.
  */
-const FAST_PATH_MAX_SHRINK = 4;
+export const DCT_SCALING_GAP = 4;
 
 /**
- * libjpeg-turbo decodes at 1/d scale (d = 2, 4, 8) when the image is shrunk by at least d × this, leaving
- * the resampler a shrink of 2 or more, as libvips' and Pillow's shrink-on-load do: DCT scaling is close
- * to a d × d box filter, and with that margin the output stays within the README's bound of the
- * full-size decode + Lanczos-3 (what bench:convert prints: mean absolute error, worst image, largest
- * difference). A smaller margin, with more images scaled, drifts past it (measured in
- * packages/image/README.md).
+ * Plain JPEGs shrunk this much or more go to sharp (its shrink-on-load): 1/8 scale leaves the resampler
+ * a shrink below 2 × DCT_SCALING_GAP, whose taps stay few. Without DCT scaling, from a shrink of 4.
  */
-export const DCT_SCALING_GAP = 2;
+const FAST_PATH_MAX_SHRINK = 16 * DCT_SCALING_GAP;
+const FAST_PATH_MAX_FULL_SIZE_SHRINK = 4;
 
 /** The DCT scaling denominator for a shrink (the smaller of the two axes' source/output ratios). */
 export function dctDenominator(shrink: number): 1 | 2 | 4 | 8 {
@@ -67,8 +69,9 @@ function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): FastPathP
   const size = target ? resampleGeometry(width, height, target) : { width, height };
   const shrink = Math.min(width / size.width, height / size.height);
   // koffi and the decoder load only for the first photo that needs them.
-  const denom = target && dctDenominator(shrink) > 1 && scaledJpegDecoder() ? dctDenominator(shrink) : 1;
-  if (shrink / denom >= FAST_PATH_MAX_SHRINK) return null;
+  const canScale = target !== null && shrink >= FAST_PATH_MAX_FULL_SIZE_SHRINK && scaledJpegDecoder() !== null;
+  if (shrink >= (canScale ? FAST_PATH_MAX_SHRINK : FAST_PATH_MAX_FULL_SIZE_SHRINK)) return null;
+  const denom = canScale ? dctDenominator(shrink) : 1;
   if (scaledLength(width, denom) * scaledLength(height, denom) > FAST_PATH_MAX_PIXELS) return null;
   const limit = options.limitInputPixels;
   if (width * height > limit) throw new Error(`Input image exceeds pixel limit (${width}×${height} > ${limit} pixels)`);

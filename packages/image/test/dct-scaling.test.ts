@@ -9,8 +9,8 @@ import { dctDenominator } from '../src/plain-jpeg-decode.js';
 import { scaledJpegDecoder } from '../src/scaled-jpeg-decoder.js';
 import { samplesDir } from '../../../tools/test-support/index.js';
 
-// Large plain JPEGs shrunk 4× or more: decoded at 1/2, 1/4 or 1/8 by libjpeg-turbo's DCT scaling, then
-// resampled with the full-size geometry (see resample.ts).
+// Large plain JPEGs shrunk 8× or more: decoded at 1/2, 1/4 or 1/8 by libjpeg-turbo's DCT scaling, then
+// resampled with the full-size geometry (see resample.ts); shrunk 4× to 8×, decoded at full size.
 const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as typeof import('@julusian/jpeg-turbo');
 
 function differences(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
@@ -46,8 +46,8 @@ afterAll(() => pool.close());
 const decoder = scaledJpegDecoder();
 
 describe('DCT scaling of large plain JPEGs', () => {
-  it('picks 1/2, 1/4, 1/8 only where the resampler keeps a shrink of 2 or more', () => {
-    expect([1, 3.99, 4, 7.99, 8, 15.99, 16, 100].map(dctDenominator)).toEqual([1, 1, 2, 2, 4, 4, 8, 8]);
+  it('picks 1/2, 1/4, 1/8 only where the resampler keeps a shrink of 4 or more', () => {
+    expect([1, 7.99, 8, 15.99, 16, 31.99, 32, 63].map(dctDenominator)).toEqual([1, 1, 2, 2, 4, 4, 8, 8]);
   });
 
   it.runIf(process.platform === 'linux')('is available where @julusian/jpeg-turbo loads libturbojpeg as a shared library (Linux)', () => {
@@ -55,10 +55,10 @@ describe('DCT scaling of large plain JPEGs', () => {
   });
 
   it.runIf(decoder !== null).each([
-    [{ width: 200, height: 150, fit: 'cover' }, 2],
-    [{ width: 100, height: 75, fit: 'fill' }, 4],
-    [{ shorterSide: 60 }, 4],
-    [{ width: 50, height: 40, fit: 'cover' }, 8],
+    [{ width: 100, height: 75, fit: 'cover' }, 2],
+    [{ shorterSide: 60 }, 2],
+    [{ width: 50, height: 40, fit: 'fill' }, 4],
+    [{ width: 30, height: 25, fit: 'cover' }, 8],
   ] as const)('decodes at 1/d in decodeImage and on the pool\'s threads, within the bound of a full-size decode + Lanczos-3 (%o, 1/%i)', async (to, denom) => {
     const options = 'shorterSide' in to ? { shorterSide: to.shorterSide } : { width: to.width, height: to.height, fit: to.fit };
     const shrink = Math.min(1203 / ('shorterSide' in to ? to.shorterSide : to.width), 901 / ('shorterSide' in to ? to.shorterSide : to.height));
@@ -74,7 +74,27 @@ describe('DCT scaling of large plain JPEGs', () => {
     expect([onPool.width, onPool.height]).toEqual([reference.width, reference.height]);
     const { mean, max } = differences(onPool.data, reference.data);
     expect(mean).toBeLessThanOrEqual(1.0);
-    expect(max).toBeLessThanOrEqual(32);
+    expect(max).toBeLessThanOrEqual(8);
+  });
+
+  it.runIf(decoder !== null).each([
+    [{ width: 200, height: 150, fit: 'cover' }],
+    [{ shorterSide: 120 }],
+  ] as const)('decodes a photo shrunk 4× to 8× at full size on the fast path: equal to the full-size decode + Lanczos-3 (%o)', async (to) => {
+    const options = 'shorterSide' in to ? { shorterSide: to.shorterSide } : { width: to.width, height: to.height, fit: to.fit };
+    const full = turbo.decompressSync(photo, { format: turbo.FORMAT_RGB });
+    const reference = resampleRgb(full.data, full.width, full.height, to);
+    for (const image of [await decodeImage(photo, options), await pool.decode(photo, options)]) {
+      expect(Buffer.from(image.data).equals(Buffer.from(reference.data))).toBe(true);
+    }
+  });
+
+  it.runIf(decoder !== null)('takes photos shrunk 32× to 64× at 1/8 (not to sharp): equal to the scaled decode + resample', async () => {
+    const to = { width: 20, height: 15, fit: 'cover' } as const; // a shrink of 60
+    expect(dctDenominator(60)).toBe(8);
+    const expected = scaledReference(photo, 1203, 901, to, 8);
+    const image = await pool.decode(photo, to);
+    expect(Buffer.from(image.data).equals(Buffer.from(expected))).toBe(true);
   });
 
   it('resamples a 1/2-scale source with the full-size geometry: an odd width no longer shifts the output', () => {
