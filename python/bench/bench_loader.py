@@ -23,6 +23,8 @@ import torch
 from torch.utils.data import DataLoader
 
 import imgstore._crc as imgstore_crc
+import imgstore._planar as imgstore_planar
+import imgstore.torch as imgstore_torch
 from imgstore.torch import ImgstoreDataset, SkipBadSamples, skip_none_collate
 
 
@@ -143,7 +145,8 @@ def main():
                       for r in range(args.rounds)]
             print(f"verify=once / verify=always, workers={nw}: {paired(ratios)}")
     print(f"(clock {args.clock}, cpu count {os.cpu_count()}, torch {torch.__version__}, threads "
-          f"{torch.get_num_threads()}, CRC-32 by {imgstore_crc.implementation})")
+          f"{torch.get_num_threads()}, CRC-32 by {imgstore_crc.implementation}, C×H×W copy by "
+          f"{imgstore_planar.implementation}, malloc for every pipeline: {imgstore_torch.malloc_tuning})")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,15 @@ import torch
 import torch.utils.data
 from torch.utils.data import default_collate
 
+from . import _malloc
 from .dataset import open_dataset
 from .errors import ImgstoreError
 
 __all__ = ["ImgstoreDataset", "SkipBadSamples", "skip_none_collate"]
+
+# Fixed glibc malloc thresholds for this process (and the workers it forks): see _malloc.py and the
+# README's "Speed". IMGSTORE_MALLOPT=0 leaves malloc alone.
+malloc_tuning = _malloc.tune()
 
 
 class ImgstoreDataset(torch.utils.data.Dataset):
