@@ -1,11 +1,16 @@
 // npm run bench:shuffle -- [--dir /tmp/imgstore-bench-shuffle] [--store-mb 1536] [--cap-mb 400] [--shape 64x64x3]
-//                          [--rounds 3] [--seconds 8] [--classes 100] [--block-size 128] [--window 16] [--only quality]
+//                          [--rounds 3] [--seconds 8] [--classes 100] [--block-size 128] [--window 16] [--lookahead 4] [--plain 1] [--warm 1] [--only quality]
 // Full random order vs the block shuffle (DataLoader `shuffle: 'block'`) over a store larger than the memory
 // its reading process may use. The store (raw codec, labels in ImageFolder order: class c holds a run of
 // consecutive records) is written once under --dir. Each timed run is a child process in a cgroup v1
 // memory group capped at --cap-mb (the cap holds its page cache too), started after the store's pages are
 // dropped from the page cache (`dd iflag=nocache`, this file only), and reads batches of 64 for --seconds.
 // The two pipelines alternate round by round; the result is the median ratio with its range.
+// The block pipeline has each block read ahead as it opens (the sampler's onBlockOpen calls
+// store.willNeed: one large asynchronous read per block). --plain 1 adds a third pipeline, the block
+// shuffle without it (reading ahead left to the kernel, which follows `window` interleaved streams badly).
+// --warm 1 adds the ceiling: the block order read with the whole store in the page cache and no cap
+// (what the reader's CPU allows; block / random cannot exceed warm / random).
 // First it prints the block shuffle's quality against full random (no disk): the correlation between
 // store position and epoch position, and how many classes a batch (and 10 consecutive batches) hold.
 import { execFileSync, spawn } from 'node:child_process';
@@ -25,6 +30,9 @@ const { flags, positional } = parseArgs(process.argv.slice(2), {
   classes: 100,
   'block-size': 128,
   window: 16,
+  lookahead: 4,
+  plain: 0,
+  warm: 0,
   only: '',
   child: '',
   order: '',
@@ -42,28 +50,38 @@ async function main() {
   const storePath = join(flags.dir, `store-${flags.shape}-${flags['store-mb']}mb.lmdb`);
   if (!existsSync(join(storePath, 'data.mdb'))) await writeStore(storePath);
   const storeMb = statSync(join(storePath, 'data.mdb')).size / 2 ** 20;
-  console.log(`\nblock shuffle: blockSize ${flags['block-size']}, window ${flags.window}`);
+  console.log(`\nblock shuffle: blockSize ${flags['block-size']}, window ${flags.window}; block: each block prefetched (store.willNeed) ${flags.lookahead} block openings ahead`);
   console.log(`store ${storePath}: ${storeMb.toFixed(0)} MiB, ${flags.shape} samples; reader capped at ${flags['cap-mb']} MiB (${(storeMb / flags['cap-mb']).toFixed(1)}×)`);
+  const pipelines = ['random', 'block', ...(flags.plain ? ['block-plain'] : []), ...(flags.warm ? ['warm'] : [])];
   const group = makeGroup(flags['cap-mb']);
-  const rates = { random: [], block: [] };
-  const ratios = [];
+  const rates = Object.fromEntries(pipelines.map((o) => [o, []]));
+  const ratios = Object.fromEntries(pipelines.slice(1).map((o) => [o, []]));
   try {
     for (let round = 0; round < flags.rounds; round++) {
-      // Alternate which goes first, so drift on a shared machine hits both alike.
-      const orders = round % 2 ? ['block', 'random'] : ['random', 'block'];
+      // Rotate which goes first, so drift on a shared machine hits all alike.
+      const orders = pipelines.map((_, i) => pipelines[(i + round) % pipelines.length]);
       const got = {};
       for (const order of orders) {
         got[order] = await retry(() => {
+          if (order === 'warm') {
+            execFileSync('cat', [join(storePath, 'data.mdb')], { stdio: ['ignore', 'ignore', 'inherit'] });
+            return runChild(null, storePath, 'block-plain');
+          }
           dropFromCache(join(storePath, 'data.mdb'));
           return runChild(group, storePath, order);
         });
         rates[order].push(got[order].perS);
       }
-      ratios.push(got.block.perS / got.random.perS);
+      for (const o of pipelines.slice(1)) ratios[o].push(got[o].perS / got.random.perS);
       const cpu = (o) => `${(got[o].cpu * 100).toFixed(0)}% CPU, ${(got[o].diskPerSample / 1024).toFixed(0)} KiB from disk per sample`;
       console.log(
-        `round ${round + 1}: random ${got.random.perS.toFixed(0)} samples/s (${cpu('random')}), block ${got.block.perS.toFixed(0)} samples/s (${cpu('block')}), ` +
-          `ratio ${(got.block.perS / got.random.perS).toFixed(2)}×`,
+        `round ${round + 1}: ` +
+          pipelines.map((o) => `${o} ${got[o].perS.toFixed(0)} samples/s (${cpu(o)})`).join(', ') +
+          ', ' +
+          pipelines
+            .slice(1)
+            .map((o) => `${o} / random ${(got[o].perS / got.random.perS).toFixed(2)}×`)
+            .join(', '),
       );
     }
   } finally {
@@ -73,10 +91,13 @@ async function main() {
     '\n' +
       table([
         ['order', 'samples/s (median)', 'MB/s'],
-        ...['random', 'block'].map((o) => [o, median(rates[o]).toFixed(0), ((median(rates[o]) * sampleBytes) / 1e6).toFixed(1)]),
+        ...pipelines.map((o) => [o, median(rates[o]).toFixed(0), ((median(rates[o]) * sampleBytes) / 1e6).toFixed(1)]),
       ]),
   );
-  console.log(`block / random: median ${median(ratios).toFixed(2)}× (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×, ${ratios.length} rounds)`);
+  for (const o of pipelines.slice(1)) {
+    const r = ratios[o];
+    console.log(`${o} / random: median ${median(r).toFixed(2)}× (range ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}×, ${r.length} rounds)`);
+  }
 }
 
 /** Shuffle quality on an ImageFolder-ordered label layout, for each order: means over 5 epochs (no disk). */
@@ -169,10 +190,11 @@ function dropFromCache(file) {
 function runChild(group, storePath, order) {
   const script = fileURLToPath(import.meta.url);
   const args = [script, '--child', storePath, '--order', order, '--seconds', String(flags.seconds), '--shape', flags.shape];
-  args.push('--block-size', String(flags['block-size']), '--window', String(flags.window));
+  args.push('--block-size', String(flags['block-size']), '--window', String(flags.window), '--lookahead', String(flags.lookahead));
   return new Promise((resolve, reject) => {
     // The shell joins the group, then becomes node: everything the reader maps or caches is charged there.
-    const proc = spawn('sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const enter = group === null ? '' : `echo $$ > ${group}/cgroup.procs && `;
+    const proc = spawn('sh', ['-c', `${enter}exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr.on('data', (d) => (err += d));
     let out = '';
@@ -187,7 +209,9 @@ async function child(storePath, order, seconds) {
   const { BlockShuffleSampler, DataLoader } = await import('@imgstore/dataset');
   const store = openStore(storePath);
   const block = { seed: 1, blockSize: flags['block-size'], window: flags.window };
-  const sampler = order === 'block' ? new BlockShuffleSampler(store.length, block) : undefined;
+  // One large read per block as it opens, ahead of its records' reads (what onBlockOpen is for).
+  if (order === 'block') Object.assign(block, { onBlockOpen: (first, last) => store.willNeed(first, last), lookahead: flags.lookahead });
+  const sampler = order === 'random' ? undefined : new BlockShuffleSampler(store.length, block);
   const loader = new DataLoader(store, { batchSize, shuffle: true, seed: 1, sampler });
   let samples = 0;
   const readBytes = () => Number(/read_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);

@@ -62,6 +62,57 @@ describe('BlockShuffleSampler', () => {
     expect(spearman([...Array(n).keys()])).toBeCloseTo(1, 6);
   });
 
+  it('onBlockOpen: once per block with its first and last index, before any of its indices; the order is unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 500 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.nat(),
+        (length, blockSize, window, lookahead, seed) => {
+          const calls: [number, number][] = [];
+          const order: number[] = [];
+          const sampler = new BlockShuffleSampler(length, { seed, blockSize, window, lookahead, onBlockOpen: (first, last) => calls.push([first, last]) });
+          for (const index of sampler.indices(2)) {
+            // The block of each index was announced before the index came.
+            const block = Math.floor(index / blockSize);
+            expect(calls.some(([first]) => first === block * blockSize)).toBe(true);
+            order.push(index);
+          }
+          expect(order).toEqual([...new BlockShuffleSampler(length, { seed, blockSize, window }).indices(2)]);
+          const blocks = Math.ceil(length / blockSize);
+          expect(calls).toHaveLength(blocks);
+          // Each block once, as [first, last] inclusive (the last one may be short).
+          const byFirst = [...calls].sort((a, b) => a[0] - b[0]);
+          expect(byFirst).toEqual(Array.from({ length: blocks }, (_, b) => [b * blockSize, Math.min((b + 1) * blockSize, length) - 1]));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('onBlockOpen comes as the order is iterated: window + lookahead blocks at the start, then one per block used up', () => {
+    const calls: number[] = [];
+    const sampler = new BlockShuffleSampler(10_000, { seed: 4, blockSize: 100, window: 8, lookahead: 3, onBlockOpen: (first) => calls.push(first) });
+    const it = sampler.indices(0)[Symbol.iterator]();
+    expect(calls).toHaveLength(0);
+    it.next();
+    expect(calls).toHaveLength(11);
+    let yielded = 1;
+    while (calls.length === 11) {
+      it.next();
+      yielded++;
+    }
+    // The 12th block is announced when the first block is used up, 3 openings ahead of its own.
+    expect(calls).toHaveLength(12);
+    expect(yielded).toBeGreaterThanOrEqual(100);
+    expect(() => new BlockShuffleSampler(10, { onBlockOpen: 3 as never })).toThrow('Expected function for onBlockOpen but received 3');
+    expect(() => new BlockShuffleSampler(10, { lookahead: -1 })).toThrow(/lookahead/);
+    // Not part of what the order depends on.
+    expect(sampler.stateDict()).toEqual({ type: 'BlockShuffleSampler', length: 10_000, seed: 4, blockSize: 100, window: 8 });
+  });
+
   it('validates its options, naming them', () => {
     expect(() => new BlockShuffleSampler(10, { blockSize: 0 })).toThrow('Expected positive integer for blockSize but received 0 of type number');
     expect(() => new BlockShuffleSampler(10, { window: 1.5 })).toThrow('Expected positive integer for window but received 1.5 of type number');

@@ -181,6 +181,25 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     return { label: record.label, shape: record.shape };
   }
 
+  /**
+   * A hint that records `first` to `last` (inclusive) will be read soon: the TypeScript engine starts
+   * reading their bytes into the OS page cache on libuv's thread pool and returns at once, so that the
+   * reads that follow find them in memory. For a store larger than memory read in blocks of consecutive
+   * records (BlockShuffleSampler's `onBlockOpen`): one large read per block instead of a disk request per
+   * record. At most 32 MiB per range. Where the range's LMDB leaf pages (which say where its records
+   * lie) are not in memory yet, they are read ahead first and the records at the next call: this thread
+   * then never waits on the disk for a hint. The range is clamped to the store; an empty one, a closed reader
+   * or the lmdb-js engine (its memory map has no such hint here) does nothing. Never throws for damage
+   * (reading the record reports it); what the reads return is unchanged.
+   */
+  willNeed(first: number, last: number): void {
+    if (this.#closed || this.#snapshot.willNeed === undefined) return;
+    const from = Math.max(0, Math.ceil(first));
+    const to = Math.min(this.header.count - 1, Math.floor(last));
+    if (!(from <= to)) return; // also NaN
+    this.#snapshot.willNeed(from, to);
+  }
+
   /** How a worker thread reopens this store (read-only, same codecs by id; a codec's own module first). */
   toSource(): DatasetSource {
     const options = {

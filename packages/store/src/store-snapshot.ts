@@ -21,6 +21,13 @@ export interface StoreSnapshot {
    * undefined when the record is absent, null when it is shorter than `tail`.
    */
   recordSplit?(key: Uint8Array, tail: Uint8Array): Uint8Array | undefined | null;
+  /**
+   * Optional, for engines that read with system calls: starts reading the stored bytes of records
+   * `first` to `last` (inclusive, existing indices) into the OS page cache without waiting for them
+   * (see StoreReader.willNeed); may leave part of it to the next call. Absent records are skipped;
+   * never throws for damage (reading the record reports it).
+   */
+  willNeed?(first: number, last: number): void;
   /** Entries of the records and rejects databases, from LMDB's own counts (constant time). */
   counts(): { records: number; rejects: number };
   /** The first `limit` values of the rejects database, in key order. */

@@ -233,6 +233,22 @@ export class LmdbDatabase {
     return { page: this.#leaf!, node, flags: readU16(this.#leaf!, node + NODE_FLAGS_OFFSET) };
   }
 
+  /**
+   * The leaf page that holds `key` if it is present, found through the branch pages only (cached), and
+   * whether this reader has that leaf in memory; -1 for an empty database. For a prefetch: a leaf not
+   * in memory can be read ahead before the lookups that need it.
+   */
+  leafPageOf(key: Uint8Array): { pgno: number; cached: boolean } {
+    if (this.#root < 0) return { pgno: -1, cached: false };
+    const reader = this.#reader;
+    let pgno = this.#root;
+    for (let level = 1; level < this.#depth; level++) {
+      const page = reader.branch(pgno);
+      pgno = this.#child(page, pgno, this.#branchIndex(page, pgno, key));
+    }
+    return { pgno, cached: reader.hasLeaf(pgno) };
+  }
+
   /** Finds `key`: its node offset in this.#leaf, or -1. */
   #find(key: Uint8Array): number {
     if (this.#root < 0) return -1;

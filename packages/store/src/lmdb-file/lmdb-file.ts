@@ -10,12 +10,14 @@
  *   db.get(key)                                  // Buffer | undefined, a new buffer
  *   db.getInto(key, target, offset)              // length | undefined; value read straight into target
  *   db.valueLocation(key, out?, checkOverflowPage?)  // { position, length, overflowPage } in the data file
+ *   db.leafPageOf(key)                           // { pgno, cached }: its leaf, through branch pages only
  *   db.checkOverflowPageHeader(location, header) // the caller read the 16 bytes before position itself
  *   for (const [key, value] of db.range({ start, end })) …   // memcmp key order, end exclusive
  *   file.databaseNames()                         // named DBs of the main DB
  *   file.fd                                      // for preads at a valueLocation (pixels into a batch slot):
  *                                                //   readvSync(fd, [header16, head, slot], position - 16)
  *   file.main                                    // the main (unnamed) DB
+ *   file.prefetch(position, length)              // async read into the page cache, not waited for
  *   file.close()
  *
  * Pages are read with positioned reads (readSync/readvSync). Every page number, offset and size taken
@@ -169,7 +171,16 @@ export class LmdbFile {
     return this.#reader.fd;
   }
 
-  /** Closes the file descriptor; later reads throw ClosedError. */
+  /**
+   * Starts reading a byte range of the data file into the OS page cache on libuv's thread pool and
+   * returns at once (e.g. the overflow pages of records about to be read in an order the kernel's
+   * readahead would not guess). A hint: clamped to the file, never throws, ignored once closed.
+   */
+  prefetch(position: number, length: number): void {
+    this.#reader.prefetch(position, length);
+  }
+
+  /** Closes the file descriptor (once prefetch reads in flight are back); later reads throw ClosedError. */
   close(): void {
     this.#reader.close();
   }

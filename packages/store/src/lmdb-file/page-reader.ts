@@ -1,4 +1,4 @@
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { ClosedError, StoreFormatError } from '@imgstore/core';
 import {
   P_BRANCH,
@@ -16,6 +16,11 @@ import {
 } from './page.js';
 
 const PAGE_TYPE_FLAGS = P_BRANCH | P_LEAF | P_OVERFLOW | P_META | P_LEAF2 | P_SUBP;
+
+/** Bytes per asynchronous prefetch read at most: a block of records (2 MiB of 12 KiB samples) is one read. */
+const PREFETCH_CHUNK = 4 << 20;
+/** Where prefetch reads land, shared and never looked at: only the page cache they fill matters. */
+let prefetchSink: Buffer | null = null;
 
 export interface PageCacheOptions {
   /** Branch pages kept in memory (default 1024: 4 MiB of 4 KiB pages, the branches of ~200k leaves). */
@@ -48,6 +53,19 @@ export class PageReader {
   /** Page numbers of the cached leaves in insertion order; #leafRingNext is the oldest once full. */
   readonly #leafRing: Float64Array;
   #leafRingNext = 0;
+  /**
+   * Prefetch reads go through their own descriptor: the kernel keeps readahead state per open file, so
+   * the records' scattered reads and the prefetches do not shape each other's readahead. -1 until the
+   * first prefetch.
+   */
+  #prefetchFd = -1;
+  /**
+   * Prefetch reads whose completion has not been seen: close() leaves #prefetchFd open until they are.
+   * Not a limit on reads in flight: completions are only seen when the event loop turns, which a
+   * loop of awaits on resolved promises (a DataLoader filling batches in this thread) may not do for
+   * a whole epoch; callers bound what they ask for (a StoreReader.willNeed call, 32 MiB).
+   */
+  #prefetching = 0;
 
   constructor(path: string, dataFile: string, fd: number, pageSize: number, lastPage: number, filePages: number, options: PageCacheOptions) {
     this.path = path;
@@ -71,6 +89,9 @@ export class PageReader {
     if (this.#fd < 0) return;
     closeSync(this.#fd);
     this.#fd = -1;
+    // A read still on the thread pool must not meet a closed descriptor number that is reused meanwhile
+    // (it would read from another file or socket): then the last one back closes it.
+    if (this.#prefetchFd >= 0 && this.#prefetching === 0) this.#closePrefetchFd();
     this.#branches.clear();
     this.#leaves.clear();
   }
@@ -97,6 +118,11 @@ export class PageReader {
     const page = this.#read(pgno, Buffer.allocUnsafe(this.pageSize), P_BRANCH);
     if (this.#branchLimit > 0) remember(this.#branches, pgno, page, this.#branchLimit);
     return page;
+  }
+
+  /** Whether leaf page `pgno` is in the leaf cache (a lookup through it reads nothing). */
+  hasLeaf(pgno: number): boolean {
+    return this.#leaves.has(pgno);
   }
 
   /**
@@ -133,6 +159,42 @@ export class PageReader {
       const n = readSync(fd, target, offset + done, length - done, position + done);
       if (n === 0) throw this.damaged(pgno, `is cut short: the file ends before byte ${position + length}`);
       done += n;
+    }
+  }
+
+  /**
+   * Starts reading bytes [position, position + length) of the file on libuv's thread pool, into a
+   * buffer nobody looks at, so that the OS page cache holds them when they are read for real: for
+   * data read soon in an order the kernel's readahead cannot guess. Returns at once; never throws
+   * (clamped to the file; does nothing when closed; read errors are ignored: the real read reports them).
+   */
+  prefetch(position: number, length: number): void {
+    if (this.#fd < 0 || !(length > 0) || !(position >= 0)) return;
+    if (this.#prefetchFd < 0) {
+      try {
+        this.#prefetchFd = openSync(this.dataFile, 'r');
+      } catch {
+        return; // a hint: the records' own reads still work
+      }
+    }
+    const end = Math.min(position + length, this.filePages * this.pageSize);
+    const sink = (prefetchSink ??= Buffer.allocUnsafe(PREFETCH_CHUNK));
+    for (let at = position; at < end; at += PREFETCH_CHUNK) {
+      const bytes = Math.min(PREFETCH_CHUNK, end - at);
+      this.#prefetching++;
+      read(this.#prefetchFd, sink, 0, bytes, at, () => {
+        if (--this.#prefetching === 0 && this.#fd < 0) this.#closePrefetchFd();
+      });
+    }
+  }
+
+  #closePrefetchFd(): void {
+    const fd = this.#prefetchFd;
+    this.#prefetchFd = -1;
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to report to: the reader is closed
     }
   }
 
