@@ -9,6 +9,30 @@ export function packRecord(record: SampleRecord): Uint8Array {
   return packPlain({ ...recordFields(record), data: record.data });
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * packRecord's bytes after `headroom` free bytes, in one buffer the pixels are copied into once (packRecord
+ * then a copy behind a header copies them twice): the fields are packed with an empty "data", whose bin8
+ * header is replaced by the pixels' (bin8, bin16 or bin32, as msgpack and packRecord choose by length).
+ */
+export function packRecordWithHeadroom(record: SampleRecord, headroom: number): Buffer {
+  const head = packPlain({ ...recordFields(record), data: NO_BYTES });
+  const fields = head.length - 2; // up to the empty bin8 (0xc4 0x00) that ends the head
+  const n = record.data.length;
+  const binHeader = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const out = Buffer.allocUnsafe(headroom + fields + binHeader + n);
+  out.set(head.subarray(0, fields), headroom);
+  let at = headroom + fields;
+  out[at] = binHeader === 2 ? 0xc4 : binHeader === 3 ? 0xc5 : 0xc6;
+  if (binHeader === 2) out[at + 1] = n;
+  else if (binHeader === 3) out.writeUInt16BE(n, at + 1);
+  else out.writeUInt32BE(n, at + 1);
+  at += binHeader;
+  out.set(record.data, at);
+  return out;
+}
+
 /** The fields before the pixels, format 1.1's `labels` and `meta` only when the record has them. */
 function recordFields(record: Omit<SampleRecord, 'data'>): Record<string, unknown> {
   const fields: Record<string, unknown> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeFailedError } from '@imgstore/core';
-import { packPlain, packRecord, unpackRecord, unpackRecordHead } from '@imgstore/codec';
+import { DecodeFailedError, type SampleRecord } from '@imgstore/core';
+import { packPlain, packRecord, packRecordWithHeadroom, unpackRecord, unpackRecordHead } from '@imgstore/codec';
 
 describe('msgpack records', () => {
   it('are plain msgpack maps (no msgpackr record extension)', () => {
@@ -83,5 +83,24 @@ describe('unpackRecordHead (a raw record whose pixels were read elsewhere)', () 
     expect(() => unpackRecordHead(reordered.subarray(0, reordered.length - 12), 12)).toThrow(DecodeFailedError);
     const wrongShape = packPlain({ name: 'a', label: null, shape: [2, 2, 1], dtype: 'uint8', data: new Uint8Array(12) });
     expect(() => unpackRecordHead(wrongShape.subarray(0, wrongShape.length - 12), 12)).toThrow(/needs 4/);
+  });
+});
+
+describe('packRecordWithHeadroom (the writer packs a raw record once, behind its checksum)', () => {
+  // bin8, bin16 and bin32 pixel lengths; names of every msgpack str length class; labels and meta.
+  it.each([
+    [[2, 2, 3], 'a', 3, {}],
+    [[100, 100, 3], 'n'.repeat(40), null, { labels: [0, 7] }],
+    [[256, 256, 3], 'é/'.repeat(200), 1, { meta: { boxes: [[1, 2, 3, 4]], caption: 'x' } }],
+    [[300, 300, 1], 'x'.repeat(70000), null, {}],
+  ] as [[number, number, number], string, number | null, Partial<SampleRecord>][])('gives packRecord\'s bytes after the headroom (shape %j)', (shape, name, label, extra) => {
+    const data = new Uint8Array(shape[0] * shape[1] * shape[2]).map((_, i) => i * 31);
+    const record: SampleRecord = { name, label, shape, dtype: 'uint8', data, ...extra };
+    const expected = packRecord(record);
+    for (const headroom of [0, 4]) {
+      const packed = packRecordWithHeadroom(record, headroom);
+      expect(packed.length).toBe(headroom + expected.length);
+      expect(Buffer.from(packed.subarray(headroom)).equals(Buffer.from(expected))).toBe(true);
+    }
   });
 });

@@ -13,6 +13,15 @@ export function sealRecord(payload: Uint8Array): Buffer {
 }
 
 /**
+ * Seals in place a value whose payload already follows RECORD_CHECKSUM_BYTES free bytes (e.g. from
+ * packRecordWithHeadroom): the same bytes as sealRecord(payload), without copying the payload.
+ */
+export function sealRecordInPlace(value: Buffer): Buffer {
+  value.writeUInt32LE(crc32(value.subarray(RECORD_CHECKSUM_BYTES)), 0);
+  return value;
+}
+
+/**
  * Returns the payload of a sealed value (a view, no copy), or a string saying what is wrong with it.
  * With `check` false the CRC is not computed (a record this reader has already verified).
  * `value` may be a Buffer or, for large values, lmdb-js's plain Uint8Array view into the memory map.

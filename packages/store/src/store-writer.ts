@@ -27,11 +27,11 @@ import {
   type StoreHeader,
   type StoreProvenance,
 } from '@imgstore/core';
-import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, unpackPlain, type CodecRegistry } from '@imgstore/codec';
+import { DEFAULT_CODEC_ID, defaultCodecs, packPlain, packRecordWithHeadroom, rawCodec, unpackPlain, type CodecRegistry } from '@imgstore/codec';
 import { forgetReaderDatabases, openWriterDatabases, type StoreDatabases } from './lmdb-env.js';
 import { loadLmdbForWriting } from './load-lmdb.js';
 import { recordKey } from './record-key.js';
-import { sealRecord } from './record-envelope.js';
+import { sealRecord, sealRecordInPlace } from './record-envelope.js';
 import { acquireWriterLock, type WriterLock } from './writer-lock.js';
 import { APPEND_KEY, decodeCheckpoint, type AppendState, type Checkpoint, type WriterSettings } from './writer-state.js';
 import { decodeHeader, encodeHeader } from './store-header.js';
@@ -288,7 +288,9 @@ export class StoreWriter {
     }
     const index = this.#count++;
     if (this.#labelCounts && record.label !== null) this.#labelCounts[record.label]!++;
-    const value = sealRecord(this.codec.encode(record));
+    // Raw records are packed straight behind their checksum: the pixels are copied once, not twice.
+    const value =
+      this.codec === rawCodec ? sealRecordInPlace(packRecordWithHeadroom(record, RECORD_CHECKSUM_BYTES)) : sealRecord(this.codec.encode(record));
     this.#pending.push([this.#dbs.records, recordKey(index), value]);
     this.#pendingBytes += value.length;
     await this.#commitIfFull();
