@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 import imgstore._crc as imgstore_crc
 import imgstore._planar as imgstore_planar
 import imgstore.torch as imgstore_torch
-from imgstore.torch import ImgstoreDataset, SkipBadSamples, skip_none_collate
+from imgstore.torch import ImgstoreDataset, SkipBadSamples, collate, skip_none_collate
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -72,10 +72,10 @@ def main():
 
     pipelines = {}
 
-    def ours(verify, skip, layout="CHW"):
+    def ours(verify, skip, layout="CHW", collate_fn=None):
         def make(nw):
             ds = ImgstoreDataset(args.store, verify=verify, layout=layout)
-            kw = {}
+            kw = {"collate_fn": collate_fn} if collate_fn else {}
             if skip:
                 ds, kw = SkipBadSamples(ds), {"collate_fn": skip_none_collate}
             return DataLoader(ds, batch_size=64, shuffle=True, num_workers=nw, **kw)
@@ -86,6 +86,8 @@ def main():
     pipelines["imgstore verify=always +SkipBadSamples"] = ours("always", True)
     # The seed's loader yields H×W×C: the same layout, without the C×H×W transposition.
     pipelines["imgstore verify=always layout=HWC"] = ours("always", False, "HWC")
+    # The package's collate: the batch tensor the dataset read the images into, without default_collate's copy.
+    pipelines["imgstore verify=always collate_fn=collate"] = ours("always", False, "CHW", collate)
     if args.ref_dir and args.ref_store:
         sys.path.insert(0, args.ref_dir)
         import ref_load

@@ -41,6 +41,20 @@ def test_unaligned_and_strided_sources():
     assert np.array_equal(_planar.to_chw(strided), expected(strided))
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_into_a_given_array(channels):
+    hwc = np.random.default_rng(channels).integers(0, 256, (70, 90, channels), dtype=np.uint8)
+    batch = np.zeros((3, channels, 70, 90), np.uint8)
+    got = _planar.to_chw(hwc, out=batch[1])
+    assert got.shape == (channels, 70, 90) and np.shares_memory(got, batch[1])
+    assert np.array_equal(batch[1], expected(hwc)) and not batch[0].any() and not batch[2].any()
+    small = hwc[:8, :8]  # below LARGE: numpy's copy, into out as well
+    out = np.zeros((channels, 8, 8), np.uint8)
+    assert _planar.to_chw(small, out=out) is out and np.array_equal(out, expected(small))
+    with pytest.raises(ValueError):
+        _planar.to_chw(hwc, out=np.zeros((channels, 90, 70), np.uint8))
+
+
 def test_owned_single_channel_is_not_copied():
     grey = np.arange(64 * 80, dtype=np.uint32).astype(np.uint8).reshape(64, 80, 1)
     assert np.shares_memory(_planar.to_chw(grey, owned=True), grey)
@@ -112,3 +126,6 @@ def test_dataset_chw_equals_the_samples_transposed(large_store, kind, monkeypatc
         for i, hwc in enumerate(samples):
             image, _ = ds[i]
             assert image.is_contiguous() and torch.equal(image, torch.from_numpy(expected(hwc))), (kind, i)
+        batch = ds.__getitems__(range(len(samples)))  # fixed-size: read into the rows of one tensor
+        for i, hwc in enumerate(samples):
+            assert torch.equal(batch[i][0], torch.from_numpy(expected(hwc))), (kind, i)

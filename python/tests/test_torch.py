@@ -180,3 +180,91 @@ def test_record_with_data_not_last_reads_through_the_general_path(copy_store, ki
             with pytest.raises(imgstore.StoreDamagedError, match="checksum mismatch"):
                 store[3]
             assert len(store) == n
+
+
+@pytest.mark.parametrize("kind", ["raw", "lz4", "jpeg", "grey", "rgba-lz4"])
+@pytest.mark.parametrize("layout", ["CHW", "HWC"])
+def test_collate_returns_the_batch_read_in_place(make_store, kind, layout):
+    """__getitems__ reads each image into its row of one batch tensor; collate returns that tensor (no
+    copy), equal to what default_collate makes of the same samples and to one __getitem__ per index."""
+    from torch.utils.data import default_collate
+    from imgstore.torch import collate
+
+    ds = ImgstoreDataset(make_store(kind), layout=layout)
+    indices = [5, 0, len(ds) - 1, 5, 2]
+    batch = ds.__getitems__(indices)
+    images, labels = collate(batch)
+    assert images is batch.images and images.is_contiguous() and images.dtype == torch.uint8
+    stacked, stacked_labels = default_collate(batch)
+    assert images.data_ptr() != stacked.data_ptr()
+    assert torch.equal(images, stacked) and torch.equal(labels, stacked_labels) and labels.dtype == torch.int64
+    one_by_one = [ds[i] for i in indices]
+    assert torch.equal(images, torch.stack([x for x, _ in one_by_one]))
+    assert labels.tolist() == [y for _, y in one_by_one]
+
+
+def test_collate_with_transforms(make_store):
+    from torch.utils.data import default_collate
+    from imgstore.torch import collate
+
+    path = make_store("raw")
+    plain = ImgstoreDataset(path)
+    in_place = ImgstoreDataset(path, transform=lambda x: x.bitwise_not_(), target_transform=lambda y: y + 10)
+    batch = in_place.__getitems__([1, 2, 3])
+    images, labels = collate(batch)
+    assert images is batch.images  # changed in place: still the batch tensor
+    assert torch.equal(images, torch.stack([plain[i][0].bitwise_not() for i in (1, 2, 3)]))
+    assert labels.tolist() == [plain[i][1] + 10 for i in (1, 2, 3)]
+    floats = ImgstoreDataset(path, transform=lambda x: x.float() / 255)
+    batch = floats.__getitems__([1, 2, 3])
+    images, labels = collate(batch)  # new tensors: stacked as default_collate does
+    assert images.dtype == torch.float32 and torch.equal(images, default_collate(batch)[0])
+    assert torch.equal(images, torch.stack([plain[i][0].float() / 255 for i in (1, 2, 3)]))
+
+
+def test_variable_size_store_reads_one_by_one(make_store):
+    from imgstore.torch import collate
+
+    ds = ImgstoreDataset(make_store("variable"), transform=lambda x: x[:, :16, :16])
+    batch = ds.__getitems__([0, 1, 2])
+    assert type(batch) is list
+    images, labels = collate(batch)
+    assert images.shape == (3, 3, 16, 16) and torch.equal(images[1], ds[1][0])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_dataloader_with_collate(make_store, workers):
+    from imgstore.torch import collate
+
+    path = make_store("lz4")
+    ds = ImgstoreDataset(path)
+    expected = [ds[i] for i in range(len(ds))]
+    loader = DataLoader(ds, batch_size=4, num_workers=workers, collate_fn=collate)
+    got = [(image, label) for images, labels in loader for image, label in zip(images, labels.tolist())]
+    assert len(got) == len(ds)
+    assert all(torch.equal(a, b) and y == z for (a, y), (b, z) in zip(got, expected))
+
+
+def test_batches_made_in_workers_are_in_shared_memory(monkeypatch):
+    from imgstore import torch as it
+
+    assert not it._new_batch((2, 3, 4)).is_shared()
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
+    batch = it._new_batch((2, 3, 4))
+    assert batch.is_shared() and batch.shape == (2, 3, 4) and batch.dtype == torch.uint8
+
+
+def test_damaged_record_in_a_batch(copy_store):
+    from imgstore.torch import collate
+
+    path = copy_store("raw")
+
+    def damage(txn, dbs):
+        key = struct.pack(">I", 6)
+        value = bytearray(txn.get(key, db=dbs["records"]))
+        value[-1] ^= 0xFF
+        txn.put(key, bytes(value), db=dbs["records"])
+
+    edit(path, damage)
+    with pytest.raises(imgstore.StoreDamagedError, match="record 6"):
+        list(DataLoader(ImgstoreDataset(path), batch_size=4, collate_fn=collate))

@@ -3,7 +3,8 @@
 A decoder takes the payload (a buffer: a memoryview into LMDB's map, valid only during the call) and
 returns (fields, pixels) where fields is the checked record map without its pixel field and pixels a
 uint8 numpy array of `fields["shape"]` (H×W×C; C×H×W, C-contiguous, when `chw`) that owns its memory
-(never a view into the map).
+(never a view into the map). `out` (an array of that shape) may be where the pixels are written, and
+returned; decoders that do not use it return their own array (the caller copies it into `out`).
 """
 import io
 import struct
@@ -72,11 +73,11 @@ def _split_head(buf, pixel_bytes):
     return n, k
 
 
-def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
+def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False, out=None):
     """A msgpack record with pixels under "data". `fixed_pixels` is the header's sample size (None when
     variable). The pixels are copied out of `buf` once (transposed to C×H×W in that copy when `chw`),
-    unless `writable_source` (a buffer this call owns, e.g. LZ4's output), over which the array may be a
-    zero-copy view."""
+    into `out` when given and of the record's shape (a slot of a batch), unless `writable_source` (a
+    buffer this call owns, e.g. LZ4's output), over which the array may be a zero-copy view."""
     if fixed_pixels is not None:
         split = _split_head(buf, fixed_pixels)
         if split is not None:
@@ -90,6 +91,11 @@ def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
                                    f"{shape[0] * shape[1] * shape[2]}")
             pixels = np.frombuffer(buf, np.uint8, fixed_pixels, n).reshape(shape)
             del fields["data"]
+            if out is not None and out.shape == ((shape[2], shape[0], shape[1]) if chw else tuple(shape)):
+                if chw:
+                    return fields, to_chw(pixels, out=out)
+                np.copyto(out, pixels)
+                return fields, out
             if chw:  # one copy at most, de-interleaved on the way
                 return fields, to_chw(pixels, writable_source)
             # Over the map: always a copy (np.array copies).
@@ -103,13 +109,13 @@ def decode_plain(buf, limit, fixed_pixels, writable_source, chw=False):
     return fields, to_chw(pixels, True) if chw else pixels
 
 
-def decode_raw(payload, limit, fixed_pixels, chw=False):
+def decode_raw(payload, limit, fixed_pixels, chw=False, out=None):
     if len(payload) > limit:
         raise DecodeFailed(f"record of {len(payload)} bytes, more than a record may hold ({limit})")
-    return decode_plain(payload, limit, fixed_pixels, False, chw)
+    return decode_plain(payload, limit, fixed_pixels, False, chw, out)
 
 
-def decode_lz4(payload, limit, fixed_pixels, chw=False):
+def decode_lz4(payload, limit, fixed_pixels, chw=False, out=None):
     import lz4.block
 
     if len(payload) < 5:
@@ -127,7 +133,7 @@ def decode_lz4(payload, limit, fixed_pixels, chw=False):
     return decode_plain(plain, limit, fixed_pixels, True, chw)
 
 
-def decode_jpeg(payload, limit, fixed_pixels, chw=False):
+def decode_jpeg(payload, limit, fixed_pixels, chw=False, out=None):
     from PIL import Image
 
     if len(payload) > limit:

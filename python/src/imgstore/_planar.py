@@ -77,19 +77,29 @@ _libyuv = {} if os.environ.get("IMGSTORE_PLANAR") == "numpy" else _load_libyuv()
 implementation = "libyuv" if _libyuv else "numpy"
 
 
-def to_chw(hwc, owned=False):
+def to_chw(hwc, owned=False, out=None):
     """A C-contiguous C×H×W uint8 array equal to np.ascontiguousarray(hwc.transpose(2, 0, 1)), always a
-    new array unless `owned` (then a 1-channel image is returned as a view of `hwc`). `hwc` is an
-    H×W×C uint8 array (it may be read-only: a view into LMDB's map)."""
+    new array unless `owned` (then a 1-channel image is returned as a view of `hwc`), or `out` (a
+    C-contiguous C×H×W uint8 array, written and returned). `hwc` is an H×W×C uint8 array (it may be
+    read-only: a view into LMDB's map)."""
     h, w, c = hwc.shape
+    if out is not None and (out.shape != (c, h, w) or out.dtype != np.uint8 or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous uint8 array of shape {(c, h, w)}")
     if c == 1:
+        if out is not None:
+            np.copyto(out, hwc.reshape(1, h, w))
+            return out
         return hwc.reshape(1, h, w) if owned and hwc.flags.c_contiguous else hwc.reshape(1, h, w).copy()
     split = _libyuv.get(c)
     # libyuv takes int sizes (and may treat the whole image as one row of h*w pixels)
     if split is None or h * w < LARGE or h * w * c >= 1 << 31 or not hwc.flags.c_contiguous:
+        if out is not None:
+            np.copyto(out, hwc.transpose(2, 0, 1))
+            return out
         # np.array copies even when the transposed view is contiguous already (a 1×1 image)
         return np.array(hwc.transpose(2, 0, 1), order="C")
     fn, planes = split
-    out = np.empty((c, h, w), np.uint8)
+    if out is None:
+        out = np.empty((c, h, w), np.uint8)
     _call(fn, c, planes, hwc.ctypes.data, out, h, w)
     return out

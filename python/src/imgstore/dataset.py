@@ -61,11 +61,12 @@ class Dataset:
         sample.index = self.offsets[k] + local
         return sample
 
-    def read_pixels(self, index, chw=False):
+    def read_pixels(self, index, chw=False, out=None):
         """(pixels, label) of record `index` with every check of get(), without building a Sample: the
-        pixels a uint8 array that owns its memory, C×H×W (C-contiguous) when `chw`, else H×W×C."""
+        pixels a uint8 array that owns its memory, C×H×W (C-contiguous) when `chw`, else H×W×C; written
+        into `out` when given (fixed-size datasets: an array of the sample shape in that layout)."""
         k, local = self.locate(index)
-        fields, pixels = self.shards[k]._read(local, chw)
+        fields, pixels = self.shards[k]._read(local, chw, out)
         return pixels, fields["label"]
 
     def __getitem__(self, index):

@@ -4,6 +4,7 @@ import struct
 import zlib
 
 import lmdb
+import numpy as np
 
 from . import _codecs
 from ._crc import crc32
@@ -290,9 +291,10 @@ class Store:
         return Sample(index, fields["name"], fields["label"], tuple(fields["shape"]), pixels,
                       fields.get("meta"), fields.get("labels"), extra)
 
-    def _read(self, index, chw):
+    def _read(self, index, chw, out=None):
         """(fields, pixels) of record `index` (in range), after every check of get(). `chw`: the pixels
-        are a C×H×W array (copied out of the map once, in that order) instead of H×W×C."""
+        are a C×H×W array (copied out of the map once, in that order) instead of H×W×C. `out` (fixed-size
+        stores: a uint8 array of the header's shape in that layout): the pixels are written there."""
         if self._pid != _process_id:
             self._reopen_after_fork()
         txn = self._txn
@@ -318,7 +320,7 @@ class Store:
             if stored != actual:
                 raise self._damaged(index, key, f"is damaged: checksum mismatch (stored {_hex(stored)}, computed {_hex(actual)})")
         try:
-            fields, pixels = self._decode(payload, self._limit, self._fixed, chw)
+            fields, pixels = self._decode(payload, self._limit, self._fixed, chw, out)
         except _codecs.DecodeFailed as error:
             raise self._damaged(index, key, f"passed its checksum but does not decode: Cannot decode record: {error}") from None
         shape, label = fields["shape"], fields["label"]
@@ -337,6 +339,9 @@ class Store:
         many = fields.get("labels")
         if many is not None and any(n >= len(names or ()) for n in many):
             raise self._damaged(index, key, f"has labels {many} but the header names only {len(names or ())} labels")
+        if out is not None and pixels is not out:  # a decoder that made its own array (same shape: checked)
+            np.copyto(out, pixels)
+            pixels = out
         if verified is not None:
             verified[index] = 1
         return fields, pixels

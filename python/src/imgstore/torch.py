@@ -17,7 +17,7 @@ from . import _malloc
 from .dataset import open_dataset
 from .errors import ImgstoreError
 
-__all__ = ["ImgstoreDataset", "SkipBadSamples", "skip_none_collate"]
+__all__ = ["ImgstoreDataset", "SkipBadSamples", "collate", "skip_none_collate"]
 
 # Fixed glibc malloc thresholds for this process (and the workers it forks): see _malloc.py and the
 # README's "Speed". IMGSTORE_MALLOPT=0 leaves malloc alone.
@@ -47,6 +47,8 @@ class ImgstoreDataset(torch.utils.data.Dataset):
         self.dataset = open_dataset(self.path, verify=verify)
         self.label_names = self.dataset.label_names
         self._length = len(self.dataset)
+        h, w, c = self.dataset.sample_shape
+        self._image_shape = None if h == 0 else ((c, h, w) if layout == "CHW" else (h, w, c))
 
     def __len__(self):
         return self._length
@@ -55,7 +57,9 @@ class ImgstoreDataset(torch.utils.data.Dataset):
         # The pixels are copied out of the store once, already in the layout asked for (a contiguous
         # C×H×W copy makes default_collate's stacking a plain copy; a permuted view made it a strided one).
         pixels, label = self.dataset.read_pixels(index, self.layout == "CHW")
-        image = torch.from_numpy(pixels)  # no copy: the array is owned and writable
+        return self._finish(torch.from_numpy(pixels), label)  # no copy: the array is owned and writable
+
+    def _finish(self, image, label):
         if self.transform is not None:
             image = self.transform(image)
         if label is None:
@@ -63,6 +67,25 @@ class ImgstoreDataset(torch.utils.data.Dataset):
         if self.target_transform is not None:
             label = self.target_transform(label)
         return image, label
+
+    def __getitems__(self, indices):
+        """The samples of a batch (DataLoader calls this instead of one __getitem__ per index): with a
+        fixed sample size, each image is read straight into its slot of one batch tensor (in shared
+        memory inside a DataLoader worker), and `collate` returns that tensor without copying it;
+        default_collate stacks the images as it does any others."""
+        if self._image_shape is None:
+            return [self[i] for i in indices]
+        images = _new_batch((len(indices), *self._image_shape))
+        slots = images.numpy()
+        samples = _Batch()
+        samples.images, samples.views = images, []
+        chw = self.layout == "CHW"
+        for k, index in enumerate(indices):
+            _, label = self.dataset.read_pixels(index, chw, slots[k])
+            view = images[k]
+            samples.views.append(view)
+            samples.append(self._finish(view, label))
+        return samples
 
 
 class SkipBadSamples(torch.utils.data.Dataset):
@@ -91,6 +114,40 @@ class SkipBadSamples(torch.utils.data.Dataset):
             if self.on_skip is not None:
                 self.on_skip(index, error)
             return None
+
+
+class _Batch(list):
+    """Samples read by ImgstoreDataset.__getitems__: `images` the batch tensor, `views` its rows."""
+
+    def intact(self):
+        """Every sample's image is still its row of `images` (a transform may have replaced it)."""
+        return len(self) == len(self.views) and all(type(s) is tuple and len(s) == 2 and s[0] is v
+                                                    for s, v in zip(self, self.views))
+
+
+def _new_batch(shape):
+    """An empty uint8 tensor; inside a DataLoader worker in shared memory, as default_collate makes its
+    batches there (the batch then reaches the main process without a copy)."""
+    if torch.utils.data.get_worker_info() is not None:
+        try:
+            elem = torch.empty(0, dtype=torch.uint8)
+            typed = elem._typed_storage() if hasattr(elem, "_typed_storage") else elem.storage()
+            numel = 1
+            for n in shape:
+                numel *= n
+            return elem.new(typed._new_shared(numel, device=elem.device)).resize_(shape)
+        except (AttributeError, TypeError, RuntimeError):  # private API of other torch versions
+            pass
+    return torch.empty(shape, dtype=torch.uint8)
+
+
+def collate(batch):
+    """default_collate, except that a batch read by ImgstoreDataset.__getitems__ (the images untouched
+    or changed in place by the transform) returns its batch tensor as it is instead of stacking a copy:
+    `DataLoader(ds, batch_size=64, shuffle=True, collate_fn=imgstore.torch.collate)`. Same result."""
+    if isinstance(batch, _Batch) and batch and batch.intact():
+        return [batch.images, default_collate([label for _, label in batch])]
+    return default_collate(batch)
 
 
 def skip_none_collate(batch):
