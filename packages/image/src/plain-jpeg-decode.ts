@@ -68,7 +68,7 @@ function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): FastPathP
       : { width: options.width, height: options.height, fit: options.fit === 'fill' ? 'fill' : 'cover' };
   const size = target ? resampleGeometry(width, height, target) : { width, height };
   const shrink = Math.min(width / size.width, height / size.height);
-  // koffi and the decoder load only for the first photo that needs them.
+  // koffi and the decoder load only for the first photo that needs them (the workers' first photo: cropped decodes).
   const canScale = target !== null && shrink >= FAST_PATH_MAX_FULL_SIZE_SHRINK && scaledJpegDecoder() !== null;
   if (shrink >= (canScale ? FAST_PATH_MAX_SHRINK : FAST_PATH_MAX_FULL_SIZE_SHRINK)) return null;
   const denom = canScale ? dctDenominator(shrink) : 1;
@@ -100,6 +100,13 @@ export function decodePlainJpegSync(bytes: Uint8Array, options: PlainDecodeOptio
     const pixels = resampler.prepare(plan.width, plan.height, plan.target, plan.denom);
     if (plan.denom > 1) {
       if (!scaledJpegDecoder()!.decode(bytes, plan.width, plan.height, plan.denom, pixels)) return null;
+      return resampler.run();
+    }
+    // Where TurboJPEG 3 is at hand, only the pixels the resample reads are decoded (a `cover` crop's);
+    // they equal the full decode's (scaled-jpeg-decoder.ts).
+    const decoder = scaledJpegDecoder();
+    if (decoder) {
+      if (!decoder.decode(bytes, plan.width, plan.height, 1, pixels, resampler.sourceRegion)) return null;
       return resampler.run();
     }
     const decoded = t.decompressSync(source, pixels, { format: t.FORMAT_RGB });

@@ -184,6 +184,16 @@ interface Prepared {
   rowTaps: number;
   columnTable: number;
   columnTaps: number;
+  /** The source pixels the kernels weigh (see Resampler.sourceRegion). */
+  region: SourceRegion;
+}
+
+/** A rectangle of source pixels: columns x to x + width − 1, rows y to y + height − 1. */
+export interface SourceRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 /**
@@ -244,8 +254,19 @@ export class Resampler {
       rowTaps: rowTaps + (rowTaps & 1),
       columnTable,
       columnTaps: columnTaps + (columnTaps & 1),
+      region: { x: columns.first, y: rows.first, width: columns.last + columnTaps - columns.first, height: rows.last + rowTaps - rows.first },
     };
     return Buffer.from(memory.buffer, src, width * height * 3);
+  }
+
+  /**
+   * The pixels of the prepared source (at 1/denom when scaled) that get a weight: only these need to be
+   * written into the buffer `prepare` returned (a `cover` crop leaves the rest unread, or read with a
+   * zero weight: an odd tap count's padding).
+   */
+  get sourceRegion(): SourceRegion {
+    if (!this.#prepared) throw new Error('Resampler.sourceRegion before prepare()');
+    return { ...this.#prepared.region };
   }
 
   /** Resamples the pixels written into the buffer `prepare` returned. */
