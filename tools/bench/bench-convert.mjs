@@ -123,8 +123,8 @@ async function printQuality() {
     const reference = image.resampleRgb(full.data, full.width, full.height, target).data;
     const ours = (await pool.decode(bytes, { width, height })).data;
     const shrink = Math.min(full.width / width, full.height / height);
-    const denom = image.dctDenominator(shrink);
-    const group = shrink >= 16 * image.DCT_SCALING_GAP ? `shrink >= ${16 * image.DCT_SCALING_GAP}: sharp` : denom > 1 ? `shrink ${denom * image.DCT_SCALING_GAP}-${2 * denom * image.DCT_SCALING_GAP}: DCT-scaled 1/${denom}` : `shrink < ${2 * image.DCT_SCALING_GAP}: full size`;
+    const denom = image.dctDenominator(shrink, Math.min(width, height));
+    const group = shrink >= 16 * image.DCT_SCALING_GAP ? `shrink >= ${16 * image.DCT_SCALING_GAP}: sharp` : denom > 1 ? `DCT-scaled 1/${denom}` : 'full size';
     let sum = 0;
     let max = 0;
     for (let i = 0; i < ours.length; i++) {

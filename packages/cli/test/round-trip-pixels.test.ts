@@ -15,7 +15,7 @@ const dctScaling = process.platform === 'linux';
  * The documented decode, written out independently of @imgstore/image where it can be: a plain JPEG
  * (8-bit, grey or colour, no EXIF rotation, no ICC profile, judged here by sharp's metadata) shrunk by less
  * than 4×, with fit cover or fill, is decoded by libjpeg-turbo and resampled by imgstore's resampler (its
- * definition: tools/test-support/reference-resample.ts). Shrunk 4× or more (up to 32×) where DCT scaling is
+ * definition: tools/test-support/reference-resample.ts). Shrunk 8× or more (up to 64×) where DCT scaling is
  * available (Linux), it is decoded at 1/2, 1/4 or 1/8 and resampled from there with the full-size geometry:
  * that path is image's own (packages/image/test/dct-scaling.test.ts), so the store must equal decodeImage's
  * output exactly, and stay within the documented mean error of the full-size decode. Anything else goes

@@ -6,5 +6,5 @@ export type { EncodeFormat, ContactSheetTile, ContactSheetOptions } from './enco
 export { resampleRgb, Resampler } from './resample.js';
 export type { ResampleTarget } from './resample.js';
 export { DecodePool } from './decode-pool.js';
-export { dctDenominator, DCT_SCALING_GAP } from './plain-jpeg-decode.js';
+export { dctDenominator, DCT_SCALING_GAP, DCT_MIN_DECODED } from './plain-jpeg-decode.js';
 export type { DecodePoolOptions } from './decode-pool.js';

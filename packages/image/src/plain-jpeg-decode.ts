@@ -33,9 +33,21 @@ export const DCT_SCALING_GAP = 4;
 const FAST_PATH_MAX_SHRINK = 16 * DCT_SCALING_GAP;
 const FAST_PATH_MAX_FULL_SIZE_SHRINK = 4;
 
-/** The DCT scaling denominator for a shrink (the smaller of the two axes' source/output ratios). */
-export function dctDenominator(shrink: number): 1 | 2 | 4 | 8 {
-  return shrink >= 8 * DCT_SCALING_GAP ? 8 : shrink >= 4 * DCT_SCALING_GAP ? 4 : shrink >= 2 * DCT_SCALING_GAP ? 2 : 1;
+/**
+ * The scaled decode also keeps at least this many pixels along the output's shorter side: for small
+ * outputs a shrink margin of 4 is not enough (corpus at 64×64: max 11; at 32×32: 13), while keeping 384
+ * source pixels gave max 8 at 64×64 (a margin of 6) and 6 at 32×32 (8), see packages/image/README.md.
+ */
+export const DCT_MIN_DECODED = 384;
+
+/**
+ * The DCT scaling denominator for a shrink (the smaller of the two axes' source/output ratios) to an
+ * output whose shorter side is `outputShorter` pixels: the largest d whose decode leaves the resampler a
+ * shrink of DCT_SCALING_GAP and at least DCT_MIN_DECODED pixels along that side.
+ */
+export function dctDenominator(shrink: number, outputShorter = Infinity): 1 | 2 | 4 | 8 {
+  const gap = Math.max(DCT_SCALING_GAP, DCT_MIN_DECODED / outputShorter);
+  return shrink >= 8 * gap ? 8 : shrink >= 4 * gap ? 4 : shrink >= 2 * gap ? 2 : 1;
 }
 
 /** Larger plain JPEGs (decoded pixels) go to sharp too: a thread's resampler keeps the memory of the largest image it saw. */
@@ -71,7 +83,7 @@ function planFastPath(bytes: Uint8Array, options: PlainDecodeOptions): FastPathP
   // koffi and the decoder load only for the first photo that needs them (the workers' first photo: cropped decodes).
   const canScale = target !== null && shrink >= FAST_PATH_MAX_FULL_SIZE_SHRINK && scaledJpegDecoder() !== null;
   if (shrink >= (canScale ? FAST_PATH_MAX_SHRINK : FAST_PATH_MAX_FULL_SIZE_SHRINK)) return null;
-  const denom = canScale ? dctDenominator(shrink) : 1;
+  const denom = canScale ? dctDenominator(shrink, Math.min(size.width, size.height)) : 1;
   if (scaledLength(width, denom) * scaledLength(height, denom) > FAST_PATH_MAX_PIXELS) return null;
   const limit = options.limitInputPixels;
   if (width * height > limit) throw new Error(`Input image exceeds pixel limit (${width}×${height} > ${limit} pixels)`);

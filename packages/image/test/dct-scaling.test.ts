@@ -31,6 +31,15 @@ const photo = await sharp(readFileSync(join(samplesDir, 'landscapes', source)))
   .resize(1203, 901, { fit: 'fill' })
   .jpeg({ quality: 90 })
   .toBuffer();
+/** The same, large enough for 1/4 and 1/8 (the scaled decode keeps DCT_MIN_DECODED pixels on the output's shorter side). */
+const large = await sharp(readFileSync(join(samplesDir, 'landscapes', source)))
+  .resize(4101, 3101, { fit: 'fill' })
+  .jpeg({ quality: 90 })
+  .toBuffer();
+const sizes = new Map([
+  [photo, [1203, 901]],
+  [large, [4101, 3101]],
+]);
 
 /** What the fast path must produce: the scaled decode, resampled as if from the full size. */
 function scaledReference(jpeg: Buffer, width: number, height: number, to: ResampleTarget, denom: number): Uint8Array {
@@ -46,8 +55,11 @@ afterAll(() => pool.close());
 const decoder = scaledJpegDecoder();
 
 describe('DCT scaling of large plain JPEGs', () => {
-  it('picks 1/2, 1/4, 1/8 only where the resampler keeps a shrink of 4 or more', () => {
-    expect([1, 7.99, 8, 15.99, 16, 31.99, 32, 63].map(dctDenominator)).toEqual([1, 1, 2, 2, 4, 4, 8, 8]);
+  it('picks 1/2, 1/4, 1/8 only where the resampler keeps a shrink of 4 or more, and 384 pixels on the output\'s shorter side', () => {
+    expect([1, 7.99, 8, 15.99, 16, 31.99, 32, 63].map((shrink) => dctDenominator(shrink))).toEqual([1, 1, 2, 2, 4, 4, 8, 8]);
+    // To 96 pixels and more the shrink margin decides; below, the decode keeps 384 pixels: to 48, a margin of 8.
+    expect([8, 16, 32].map((shrink) => dctDenominator(shrink, 96))).toEqual([2, 4, 8]);
+    expect([15.99, 16, 31.99, 32, 63.99, 64].map((shrink) => dctDenominator(shrink, 48))).toEqual([1, 2, 2, 4, 4, 8]);
   });
 
   it.runIf(process.platform === 'linux')('is available where @julusian/jpeg-turbo loads libturbojpeg as a shared library (Linux)', () => {
@@ -55,21 +67,26 @@ describe('DCT scaling of large plain JPEGs', () => {
   });
 
   it.runIf(decoder !== null).each([
-    [{ width: 100, height: 75, fit: 'cover' }, 2],
-    [{ shorterSide: 60 }, 2],
-    [{ width: 50, height: 40, fit: 'fill' }, 4],
-    [{ width: 30, height: 25, fit: 'cover' }, 8],
-  ] as const)('decodes at 1/d in decodeImage and on the pool\'s threads, within the bound of a full-size decode + Lanczos-3 (%o, 1/%i)', async (to, denom) => {
+    ['1203×901', { width: 100, height: 75, fit: 'cover' }, 2],
+    ['1203×901', { shorterSide: 60 }, 2],
+    ['1203×901', { width: 50, height: 40, fit: 'fill' }, 2],
+    ['1203×901', { width: 30, height: 25, fit: 'cover' }, 2],
+    ['4101×3101', { width: 200, height: 150, fit: 'cover' }, 4],
+    ['4101×3101', { width: 120, height: 96, fit: 'fill' }, 8],
+  ] as const)('decodes at 1/d in decodeImage and on the pool\'s threads, within the bound of a full-size decode + Lanczos-3 (%s to %o, 1/%i)', async (from, to, denom) => {
+    const image = from === '1203×901' ? photo : large;
+    const [width, height] = sizes.get(image)!;
     const options = 'shorterSide' in to ? { shorterSide: to.shorterSide } : { width: to.width, height: to.height, fit: to.fit };
-    const shrink = Math.min(1203 / ('shorterSide' in to ? to.shorterSide : to.width), 901 / ('shorterSide' in to ? to.shorterSide : to.height));
-    expect(dctDenominator(shrink)).toBe(denom);
-    const expected = scaledReference(photo, 1203, 901, to, denom);
-    const onThisThread = await decodeImage(photo, options);
-    const onPool = await pool.decode(photo, options);
+    const out = 'shorterSide' in to ? [to.shorterSide, to.shorterSide] : [to.width, to.height];
+    const shrink = Math.min(width! / out[0]!, height! / out[1]!);
+    expect(dctDenominator(shrink, Math.min(out[0]!, out[1]!))).toBe(denom);
+    const expected = scaledReference(image, width!, height!, to, denom);
+    const onThisThread = await decodeImage(image, options);
+    const onPool = await pool.decode(image, options);
     // Byte for byte: sharp (where these went before) would differ.
     expect(Buffer.from(onThisThread.data).equals(Buffer.from(expected))).toBe(true);
     expect(Buffer.from(onPool.data).equals(Buffer.from(expected))).toBe(true);
-    const full = turbo.decompressSync(photo, { format: turbo.FORMAT_RGB });
+    const full = turbo.decompressSync(image, { format: turbo.FORMAT_RGB });
     const reference = resampleRgb(full.data, full.width, full.height, to);
     expect([onPool.width, onPool.height]).toEqual([reference.width, reference.height]);
     const { mean, max } = differences(onPool.data, reference.data);
@@ -89,10 +106,10 @@ describe('DCT scaling of large plain JPEGs', () => {
     }
   });
 
-  it.runIf(decoder !== null)('takes photos shrunk 32× to 64× at 1/8 (not to sharp): equal to the scaled decode + resample', async () => {
-    const to = { width: 20, height: 15, fit: 'cover' } as const; // a shrink of 60
-    expect(dctDenominator(60)).toBe(8);
-    const expected = scaledReference(photo, 1203, 901, to, 8);
+  it.runIf(decoder !== null)('takes photos shrunk 32× to 64× on the fast path, DCT-scaled (not to sharp): equal to the scaled decode + resample', async () => {
+    const to = { width: 20, height: 15, fit: 'cover' } as const; // a shrink of 60; 1/2 keeps 450 rows for 15
+    expect(dctDenominator(60, 15)).toBe(2);
+    const expected = scaledReference(photo, 1203, 901, to, 2);
     const image = await pool.decode(photo, to);
     expect(Buffer.from(image.data).equals(Buffer.from(expected))).toBe(true);
   });
