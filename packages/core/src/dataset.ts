@@ -32,6 +32,10 @@ export interface ReopenableDataset<T> extends Dataset<T> {
 export interface SampleInfo {
   label: number | null;
   shape: readonly [number, number, number];
+  /** Multi-label stores: the sample's class indices (see SampleRecord.labels). */
+  labels?: number[];
+  /** The sample's metadata, when it has some (see SampleRecord.meta). */
+  meta?: unknown;
 }
 
 /**

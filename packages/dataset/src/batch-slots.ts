@@ -16,6 +16,9 @@ export interface BatchSlot {
   indices: Uint32Array;
   /** Float32 copy of `data` (normalized), when the loader was asked for float32 output. */
   tensor?: Float32Array;
+  /** The batch's multi-label labels and metadata per sample (set by fillBatch when a sample has some). */
+  labelLists?: number[][] | undefined;
+  meta?: unknown[] | undefined;
 }
 
 /** The buffers of a slot, moved (transferred, not copied) to a worker thread and back for each batch. */

@@ -56,8 +56,9 @@ async function main(): Promise<void> {
       skipped = [];
       const { buffers } = task;
       try {
-        const count = await fillBatch(read, task.indices, slotFromBuffers(0, buffers), plan, task.epoch);
-        reply({ type: 'done', seq: task.seq, count, skipped, buffers });
+        const slot = slotFromBuffers(0, buffers);
+        const count = await fillBatch(read, task.indices, slot, plan, task.epoch);
+        reply({ type: 'done', seq: task.seq, count, skipped, buffers, labelLists: slot.labelLists, meta: slot.meta });
       } catch (error) {
         reply({ type: 'failed', seq: task.seq, error: serializeError(error), buffers });
       }

@@ -34,6 +34,13 @@ export interface Batch {
   labels: Int32Array;
   /** Dataset index of each sample in the batch. */
   indices: Uint32Array;
+  /**
+   * Multi-label stores: each sample's class indices (`labels` then holds -1), one array per sample ([] for
+   * none). Absent when no sample of the batch has labels of its own.
+   */
+  labelLists?: number[][];
+  /** Each sample's metadata (undefined for a sample without). Absent when no sample of the batch has any. */
+  meta?: unknown[];
   /** With the `float32` option: the batch normalized, [B, C, H, W] (or [B, H, W, C] with layout HWC). */
   tensor?: Float32Array;
   tensorShape?: [number, number, number, number];
@@ -399,7 +406,12 @@ export class DataLoader implements AsyncIterable<Batch> {
         } catch (error) {
           throw error instanceof BatchFailure ? error.error : error;
         }
-        held = head.here ? head.slot : slots.restore(head.slot.id, result.buffers);
+        if (head.here) held = head.slot;
+        else {
+          held = slots.restore(head.slot.id, result.buffers);
+          held.labelLists = result.labelLists;
+          held.meta = result.meta;
+        }
         for (const s of result.skipped) (this.dataset as LoaderDataset).relaySkipped?.({ ...s, error: new Error(s.reason) });
         if (placement.placement === 'workers') dispatch();
         placement.record(head.here, performance.now() - resumedAt);
@@ -471,6 +483,8 @@ function view(slot: BatchSlot, count: number, shape: Shape, layout: 'CHW' | 'HWC
     shape: [count, h, w, c],
     labels: slot.labels.subarray(0, count),
     indices: slot.indices.subarray(0, count),
+    ...(slot.labelLists ? { labelLists: slot.labelLists } : {}),
+    ...(slot.meta ? { meta: slot.meta } : {}),
     ...(slot.tensor
       ? { tensor: slot.tensor.subarray(0, bytes), tensorShape: layout === 'CHW' ? [count, c, h, w] : [count, h, w, c] }
       : {}),

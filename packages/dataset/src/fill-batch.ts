@@ -18,6 +18,10 @@ export interface BatchableSample {
   label: number | null;
   shape: Shape;
   data: Uint8Array;
+  /** Multi-label stores: the sample's class indices. */
+  labels?: number[];
+  /** The sample's metadata, when it has some. */
+  meta?: unknown;
 }
 
 /** Reads sample `index` into `target` at `offset`; `epoch` matters only to readers that draw crops. */
@@ -63,7 +67,7 @@ function variableSampleReader(dataset: Dataset<BatchableSample | undefined>, pla
       );
     }
     augmentInto(spec, sample.shape, sample.data, target, offset, epoch, index);
-    return { label: sample.label, shape: plan.output };
+    return withExtras({ label: sample.label, shape: plan.output }, sample);
   };
   return (index, target, offset, epoch = 0) => {
     const sample = dataset.get(index);
@@ -77,7 +81,14 @@ function variableSampleReader(dataset: Dataset<BatchableSample | undefined>, pla
 export function copySample(sample: BatchableSample | undefined, target: Uint8Array, offset: number): SampleInfo | undefined {
   if (sample === undefined) return undefined;
   if (sample.data.length + offset <= target.length) target.set(sample.data, offset);
-  return { label: sample.label, shape: sample.shape };
+  return withExtras({ label: sample.label, shape: sample.shape }, sample);
+}
+
+/** `info` with the sample's multi-label labels and metadata, where it has them. */
+function withExtras(info: SampleInfo, sample: BatchableSample): SampleInfo {
+  if (sample.labels !== undefined) info.labels = sample.labels;
+  if (sample.meta !== undefined) info.meta = sample.meta;
+  return info;
 }
 
 /**
@@ -102,6 +113,9 @@ export async function fillBatch(
   // With an augmentation the sample is read whole into a scratch buffer, then cropped/flipped into place.
   const scratch = augment ? scratchFor(shapeByteLength(shape)) : null;
   let count = 0;
+  // Per-sample labels (multi-label stores) and metadata, gathered only when a sample has some.
+  let labelLists: number[][] | undefined;
+  let meta: unknown[] | undefined;
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i]!;
     let info = scratch ? read(index, scratch, 0, epoch) : read(index, slot.data, count * outputBytes, epoch);
@@ -117,11 +131,19 @@ export async function fillBatch(
     if (scratch) augmentInto(augment!, shape, scratch, slot.data, count * outputBytes, epoch, index);
     slot.labels[count] = info.label ?? -1;
     slot.indices[count] = index;
+    if (info.labels !== undefined) (labelLists ??= [])[count] = info.labels;
+    if (info.meta !== undefined) (meta ??= [])[count] = info.meta;
     if (normalize && slot.tensor) normalizeSample(normalize, output, slot.data, slot.tensor, count);
     count++;
     const paused = pause?.();
     if (paused) await paused;
   }
+  // Dense arrays, one entry per sample in the batch: [] for a sample without labels, undefined without metadata.
+  if (labelLists) for (let k = 0; k < count; k++) labelLists[k] ??= [];
+  if (meta) meta.length = count;
+  if (meta) for (let k = 0; k < count; k++) if (!(k in meta)) meta[k] = undefined;
+  slot.labelLists = labelLists;
+  slot.meta = meta;
   return count;
 }
 

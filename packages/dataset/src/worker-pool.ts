@@ -19,6 +19,8 @@ export interface BatchResult {
   skipped: WorkerSkip[];
   /** The slot's buffers, back from the worker. */
   buffers: SlotBuffers;
+  labelLists?: number[][] | undefined;
+  meta?: unknown[] | undefined;
 }
 
 interface Pending {
@@ -149,7 +151,9 @@ export class WorkerPool {
         } else {
           const pending = this.#pending.get(reply.seq);
           this.#pending.delete(reply.seq);
-          if (reply.type === 'done') pending?.resolve({ count: reply.count, skipped: reply.skipped, buffers: reply.buffers });
+          if (reply.type === 'done') {
+            pending?.resolve({ count: reply.count, skipped: reply.skipped, buffers: reply.buffers, labelLists: reply.labelLists, meta: reply.meta });
+          }
           else pending?.reject(deserializeError(reply.error), reply.buffers);
         }
       });

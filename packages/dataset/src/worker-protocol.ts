@@ -19,5 +19,14 @@ export interface WorkerSkip {
 
 export type WorkerReply =
   | { type: 'ready'; seq: -1 }
-  | { type: 'done'; seq: number; count: number; skipped: WorkerSkip[]; buffers: SlotBuffers }
+  | {
+      type: 'done';
+      seq: number;
+      count: number;
+      skipped: WorkerSkip[];
+      buffers: SlotBuffers;
+      /** Multi-label labels and metadata per sample, when the batch has some (structured clones). */
+      labelLists?: number[][] | undefined;
+      meta?: unknown[] | undefined;
+    }
   | { type: 'failed'; seq: number; error: SerializedImgstoreError; buffers?: SlotBuffers };

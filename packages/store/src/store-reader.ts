@@ -170,7 +170,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
         throw invalidOption('offset', `an offset leaving ${byteLength} bytes in target (length ${target.length})`, offset);
       }
       const record = this.#decode(index, codec.decodeView ?? codec.decode, target, offset);
-      return { label: record.label, shape: record.shape };
+      return sampleInfo(record);
     }
     // Decoded (a view when the codec can), then copied if it fits: variable-size records each have their own size.
     const record = this.#decode(index, codec.decodeView ?? codec.decode);
@@ -178,7 +178,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
       throw invalidOption('target', `room for record ${index}'s ${record.data!.length} bytes at offset ${offset}`, target.length);
     }
     target.set(record.data!, offset);
-    return { label: record.label, shape: record.shape };
+    return sampleInfo(record);
   }
 
   /**
@@ -264,7 +264,7 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
     }
     this.#checkFits(index, record);
     if (verified !== null) verified[index] = 1;
-    return { label: record.label, shape: record.shape };
+    return sampleInfo(record);
   }
 
   /** A record must fit the header: a reader fills fixed-size batch slots from it. */
@@ -456,4 +456,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): StoreRe
     snapshot.close();
     throw error;
   }
+}
+
+/** What readInto returns of a record besides its pixels: label and shape, and multi-label labels and metadata where present. */
+function sampleInfo(record: Omit<SampleRecord, 'data'>): SampleInfo {
+  const info: SampleInfo = { label: record.label, shape: record.shape };
+  if (record.labels !== undefined) info.labels = record.labels;
+  if (record.meta !== undefined) info.meta = record.meta;
+  return info;
 }
