@@ -44,6 +44,11 @@ export function createJpegCodec(options: JpegCodecOptions = {}): Codec {
       decodeJpegPixels(record, data, 0);
       return { ...record, data };
     },
+    decodeFields(bytes, limits) {
+      // The JPEG stays undecoded.
+      const { data: _jpeg, ...fields } = unpackJpegRecord(bytes, limits);
+      return fields;
+    },
     decodeInto(bytes, target, offset, limits) {
       const record = unpackJpegRecord(bytes, limits);
       if (offset + shapeByteLength(record.shape) > target.length) {

@@ -31,6 +31,11 @@ export const lz4Codec: Codec = {
   encode(record) {
     return lz4Napi().compressSync(asBuffer(packRecord(record)));
   },
+  decodeFields(bytes, limits) {
+    // The fields are inside the block: decompressed, but the pixels not copied out again.
+    const { data: _pixels, ...fields } = lz4Codec.decode(bytes, limits);
+    return fields;
+  },
   decode(bytes, limits) {
     if (bytes.length < 5) fail(`${bytes.length} bytes is too short for an LZ4 block`);
     const declared = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;

@@ -8,6 +8,10 @@ export const rawCodec: Codec = {
   encode: packRecord,
   // No expansion: the record is at most as large as the stored bytes, so `limits` needs no check.
   decodeView: (bytes) => unpackRecord(bytes),
+  decodeFields(bytes) {
+    const { data: _pixels, ...fields } = unpackRecord(bytes);
+    return fields;
+  },
   decode(bytes) {
     const record = unpackRecord(bytes);
     // The pixels are a view into `bytes`, which the store reuses: copy them out.

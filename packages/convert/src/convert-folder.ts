@@ -426,7 +426,8 @@ function readAppendTarget(options: ConvertFolderOptions): AppendTarget {
     }
     // Names are read record by record (decoding each): the price of skipping what the store holds.
     const names = new Set<string>();
-    for (let i = 0; i < header.count; i++) names.add(store.get(i).name);
+    // Names only: no pixel decoding (store.fields), each record still checked.
+    for (let i = 0; i < header.count; i++) names.add(store.fields(i).name);
     return { header, names, defaults };
   } finally {
     void store.close();

@@ -38,6 +38,11 @@ export interface Codec {
    */
   decodeInto?(bytes: Uint8Array, target: Uint8Array, offset: number, limits?: DecodeLimits): Omit<SampleRecord, 'data'>;
   /**
+   * Optional: the record without its pixels, and without decoding them (no image decode, no pixel copy),
+   * for tools that need names, labels or metadata only (an append's list of the names a store holds).
+   */
+  decodeFields?(bytes: Uint8Array, limits?: DecodeLimits): Omit<SampleRecord, 'data'>;
+  /**
    * Where worker threads load this codec from: a module URL or path whose exports include it. Codecs
    * that are not built into @imgstore/codec set it so that a DataLoader's workers can read their stores.
    */

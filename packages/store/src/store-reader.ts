@@ -154,6 +154,18 @@ export class StoreReader implements ReopenableDataset<Sample>, DirectReadDataset
   }
 
   /**
+   * Record `index` without its pixels (`index`, `name`, `label`, `shape`, `dtype`, and `labels` and `meta`
+   * where present), checked like `get` (checksum, header) but with no pixel decoding where the codec
+   * can (`decodeFields`): for tools that need names or labels only.
+   */
+  fields(index: number): Omit<Sample, 'data'> {
+    const { codec } = this;
+    const decode = codec.decodeFields ?? codec.decodeView ?? codec.decode;
+    const { data: _pixels, ...fields } = this.#decode(index, decode as (bytes: Uint8Array, limits?: DecodeLimits) => DecodedRecord);
+    return { index, ...fields };
+  }
+
+  /**
    * Reads record `index` and copies its pixels straight into `target` at `offset` (one copy per sample,
    * none with a codec that has `decodeView`). Returns the rest of the record. Checked like `get`.
    */
