@@ -63,24 +63,29 @@ def workdir(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="session")
-def make_store(workdir):
+def store_maker(workdir, table, prefix=""):
+    """make(kind): the store converted from the sample images with the CLI options table[kind], built once."""
     built = {}
 
     def make(kind):
         if kind not in built:
-            out = str(workdir / f"{kind}.lmdb")
+            out = str(workdir / f"{prefix}{kind}.lmdb")
             if kind == "sharded":
                 for i in range(3):
                     run_cli("convert", str(workdir / "images"), out, "--size", "16x12", "--shard-count", "3",
                             "--shard-index", str(i), "-q")
                 run_cli("manifest", out)
             else:
-                run_cli("convert", str(workdir / "images"), out, *STORES[kind], "-q")
+                run_cli("convert", str(workdir / "images"), out, *table[kind], "-q")
             built[kind] = out
         return built[kind]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def make_store(workdir):
+    return store_maker(workdir, STORES)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 import imgstore
 from imgstore import _planar
-from conftest import run_cli
+from conftest import store_maker
 
 # Where libyuv0 is missing (it comes with libavif/libgd, not with python3-pil), the libyuv-only test is
 # skipped and the others test numpy's copy.
@@ -97,16 +97,7 @@ LARGE_STORES = {  # every image at least _planar.LARGE pixels, so that the reads
 
 @pytest.fixture(scope="module")
 def large_store(workdir):
-    built = {}
-
-    def make(kind):
-        if kind not in built:
-            out = str(workdir / f"large-{kind}.lmdb")
-            run_cli("convert", str(workdir / "images"), out, *LARGE_STORES[kind], "-q")
-            built[kind] = out
-        return built[kind]
-
-    return make
+    return store_maker(workdir, LARGE_STORES, prefix="large-")
 
 
 @pytest.mark.parametrize("kind", sorted(LARGE_STORES))
