@@ -1,5 +1,5 @@
 import { InvalidOptionError, type Shape } from '@imgstore/core';
-import { kernelArena } from './normalize-kernel.js';
+import { kernelArena, sharedKernelArena } from './normalize-kernel.js';
 
 /**
  * Most bytes one batch (pixels, plus the float32 tensor when asked for) may take. A bound here turns a
@@ -21,55 +21,86 @@ export interface BatchSlot {
   meta?: unknown[] | undefined;
 }
 
-/** The buffers of a slot, moved (transferred, not copied) to a worker thread and back for each batch. */
+/**
+ * The buffers of a slot, moved (transferred, not copied) to a worker thread and back for each batch;
+ * for a slot in shared memory (float32 batches, see BatchSlots), where its pixels and tensor lie in it.
+ */
 export interface SlotBuffers {
-  data: ArrayBuffer;
+  data?: ArrayBuffer;
   labels: ArrayBuffer;
   indices: ArrayBuffer;
   tensor?: ArrayBuffer;
+  /** Instead of data and tensor: their byte offsets in the workers' shared memory, and their length in values. */
+  shared?: { data: number; tensor: number; values: number };
 }
 
-/** The buffers to list as transferable when a slot moves between threads. */
+/** The buffers to list as transferable when a slot moves between threads (shared memory is not moved). */
 export function transferList(buffers: SlotBuffers): ArrayBuffer[] {
-  return buffers.tensor ? [buffers.data, buffers.labels, buffers.indices, buffers.tensor] : [buffers.data, buffers.labels, buffers.indices];
+  const list = [buffers.labels, buffers.indices];
+  if (buffers.data) list.push(buffers.data);
+  if (buffers.tensor) list.push(buffers.tensor);
+  return list;
 }
 
-export function slotFromBuffers(id: number, buffers: SlotBuffers): BatchSlot {
+/** The slot's arrays over `buffers`; a slot in shared memory needs this thread's `shared` buffer of it. */
+export function slotFromBuffers(id: number, buffers: SlotBuffers, shared?: ArrayBufferLike): BatchSlot {
+  const labels = new Int32Array(buffers.labels);
+  const indices = new Uint32Array(buffers.indices);
+  if (buffers.shared) {
+    if (!shared) throw new Error('A batch slot in shared memory reached a thread without that memory');
+    const { data, tensor, values } = buffers.shared;
+    return { id, data: new Uint8Array(shared, data, values), labels, indices, tensor: new Float32Array(shared, tensor, values) };
+  }
   return {
     id,
-    data: new Uint8Array(buffers.data),
-    labels: new Int32Array(buffers.labels),
-    indices: new Uint32Array(buffers.indices),
+    data: new Uint8Array(buffers.data!),
+    labels,
+    indices,
     ...(buffers.tensor ? { tensor: new Float32Array(buffers.tensor) } : {}),
   };
 }
 
 export function slotBuffers(slot: BatchSlot): SlotBuffers {
+  const labels = slot.labels.buffer as ArrayBuffer;
+  const indices = slot.indices.buffer as ArrayBuffer;
+  if (slot.tensor && slot.tensor.buffer instanceof SharedArrayBuffer) {
+    return { labels, indices, shared: { data: slot.data.byteOffset, tensor: slot.tensor.byteOffset, values: slot.data.length } };
+  }
   return {
     data: slot.data.buffer as ArrayBuffer,
-    labels: slot.labels.buffer as ArrayBuffer,
-    indices: slot.indices.buffer as ArrayBuffer,
+    labels,
+    indices,
     ...(slot.tensor ? { tensor: slot.tensor.buffer as ArrayBuffer } : {}),
   };
 }
 
 /**
+ * Where a pool's batch buffers live: `transfer`, plain buffers moved to a worker and back for each
+ * batch; `local`, buffers that never leave this thread (with float32, in this thread's kernel memory);
+ * `shared`, with float32, in a shared memory that workers fill in place (their kernels then work without
+ * copies), falling back to `transfer` where no shared memory can be had.
+ */
+export type SlotPlacement = 'transfer' | 'local' | 'shared';
+
+/**
  * A fixed pool of batch buffers, allocated once: memory stays flat however many epochs run. Worker threads
- * fill them in place after a transfer (plain ArrayBuffers: V8 copies into SharedArrayBuffers with relaxed
- * atomics, measured 30–60 µs slower per 196 KB sample read from the memory map).
+ * fill uint8 batches in place after a transfer (plain ArrayBuffers: V8 copies into SharedArrayBuffers with
+ * relaxed atomics, measured 30–60 µs slower per 196 KB sample read from the memory map); float32 batches
+ * in shared memory, where the kernel saves more than that copy costs (placement `shared`).
  */
 export class BatchSlots {
   readonly slots: BatchSlot[];
   /** Bytes of batch buffers this pool allocated (once, at construction). */
   readonly bytes: number;
-  readonly inPlace: boolean;
+  /** With placement `shared` and float32: the memory the slots live in, for the workers to join. */
+  readonly sharedMemory: WebAssembly.Memory | undefined;
   readonly #free: number[];
 
   /**
-   * `inPlace`: the slots never leave this thread, so with float32 their pixels and tensors are laid out in
-   * one WebAssembly memory where the normalize kernel reads and writes them without copies.
+   * With float32 and placement `local` or `shared`, the slots' pixels and tensors are laid out in one
+   * WebAssembly memory where the normalize kernel reads and writes them without copies (see SlotPlacement).
    */
-  constructor(count: number, batchSize: number, shape: Shape, float32: boolean, inPlace = false) {
+  constructor(count: number, batchSize: number, shape: Shape, float32: boolean, placement: SlotPlacement = 'transfer') {
     const values = batchSize * shape[0] * shape[1] * shape[2];
     const perBatch = values * (float32 ? 5 : 1) + batchSize * 8;
     const what = `batches of ${batchSize} samples of ${shape.join('×')}${float32 ? ' (uint8 and float32)' : ''}`;
@@ -77,10 +108,11 @@ export class BatchSlots {
       throw new InvalidOptionError('batchSize', `Expected a batch of at most ${MAX_BATCH_BYTES} bytes (4 GiB) for batchSize but ${what} take ${perBatch} bytes each`);
     }
     this.bytes = count * perBatch;
-    this.inPlace = inPlace;
     // Tensors first (4-byte aligned whatever the pixel count), each slot at a 64-byte boundary.
     const stride = (values * 5 + 63) & ~63;
-    const arena = float32 && inPlace ? kernelArena(count * stride) : null;
+    const shared = float32 && placement === 'shared' ? sharedKernelArena(count * stride) : null;
+    const arena = shared ? { buffer: shared.memory.buffer, offset: shared.offset } : float32 && placement === 'local' ? kernelArena(count * stride) : null;
+    this.sharedMemory = shared?.memory;
     try {
       this.slots = Array.from({ length: count }, (_, id) =>
         arena
@@ -107,7 +139,7 @@ export class BatchSlots {
 
   /** Puts back a slot whose buffers came back from a worker (the old views were detached by the transfer). */
   restore(id: number, buffers: SlotBuffers): BatchSlot {
-    const slot = slotFromBuffers(id, buffers);
+    const slot = slotFromBuffers(id, buffers, this.sharedMemory?.buffer);
     this.slots[id] = slot;
     return slot;
   }

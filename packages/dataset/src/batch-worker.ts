@@ -4,6 +4,7 @@ import { serializeError, type DatasetSource, type Shape } from '@imgstore/core';
 import type { SlotBuffers } from './batch-slots.js';
 import { slotFromBuffers, transferList } from './batch-slots.js';
 import { normalizeSpec, type Float32Output } from './normalize.js';
+import { joinSharedArena } from './normalize-kernel.js';
 import { augmentSpec, type Augment } from './augment.js';
 import { fillBatch, sampleReader, type BatchableSample } from './fill-batch.js';
 import { loadDataset } from './load-dataset.js';
@@ -15,11 +16,16 @@ interface WorkerInit {
   float32?: Float32Output;
   augment?: Augment;
   seed: number;
+  kernelMemory?: WebAssembly.Memory;
+  /** This worker's thread index in kernelMemory. */
+  thread: number;
 }
 
 async function main(): Promise<void> {
   const port = parentPort!;
-  const { source, shape, float32, augment, seed } = workerData as WorkerInit;
+  const { source, shape, float32, augment, seed, kernelMemory, thread } = workerData as WorkerInit;
+  // Float32 batches in shared memory are filled in place there (see BatchSlots).
+  const shared = kernelMemory ? joinSharedArena(kernelMemory, thread) : undefined;
   const augmented = augment ? augmentSpec(augment, shape, seed) : undefined;
   const output = augmented?.output ?? shape;
   const plan = {
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
       skipped = [];
       const { buffers } = task;
       try {
-        const slot = slotFromBuffers(0, buffers);
+        const slot = slotFromBuffers(0, buffers, shared);
         const count = await fillBatch(read, task.indices, slot, plan, task.epoch);
         reply({ type: 'done', seq: task.seq, count, skipped, buffers, labelLists: slot.labelLists, meta: slot.meta });
       } catch (error) {

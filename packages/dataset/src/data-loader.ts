@@ -10,7 +10,7 @@ import {
   type DatasetSource,
   type Shape,
 } from '@imgstore/core';
-import { BatchSlots, slotBuffers, type BatchSlot } from './batch-slots.js';
+import { BatchSlots, slotBuffers, type BatchSlot, type SlotPlacement } from './batch-slots.js';
 import { fillBatch, sampleReader, type BatchableSample, type FillPlan } from './fill-batch.js';
 import { normalizeSpec, type Float32Output } from './normalize.js';
 import { augmentSpec, variableNeedsCrop, type Augment } from './augment.js';
@@ -296,7 +296,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   async *#inProcess(epoch: number, plan: FillPlan): AsyncGenerator<Batch> {
-    const slots = this.#slotPool(1, plan.output, true);
+    const slots = this.#slotPool(1, plan.output, 'local');
     const read = sampleReader(this.dataset, plan);
     const slot = slots.acquire()!;
     try {
@@ -320,11 +320,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     // Each worker `prefetch` batches ahead and one batch with the consumer; and this thread's own: one with
     // the consumer, two to fill (one may wait behind a worker's, measured: this thread then idled ~40% of
     // a JPEG epoch with only one).
-    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output);
-    const local = this.#slotPool(3, plan.output, true);
+    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output, 'shared');
+    const local = this.#slotPool(3, plan.output, 'local');
     await this.#draining;
     const source = (this.dataset as LoaderDataset).toSource!();
-    const setup = { shape: plan.shape, float32: this.float32, augment: this.augment, seed: this.seed };
+    const setup = { shape: plan.shape, float32: this.float32, augment: this.augment, seed: this.seed, kernelMemory: slots.sharedMemory };
     const pool = await (this.#pool ??= WorkerPool.start(this.workers, source, setup).catch(
       (error: unknown) => {
         this.#pool = null;
@@ -445,13 +445,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
-  /** `inPlace`: slots that never leave this thread (the float32 kernel then works on them without copies). */
-  #slotPool(count: number, shape: Shape, inPlace = false): BatchSlots {
-    const pool = inPlace ? this.#localSlots : this.#slots;
+  /** `local`: slots that never leave this thread; `shared`: the workers' (see SlotPlacement). */
+  #slotPool(count: number, shape: Shape, placement: 'local' | 'shared'): BatchSlots {
+    const local = placement === 'local';
+    const pool = local ? this.#localSlots : this.#slots;
     if (pool && pool.slots.length >= count) return pool;
-    const fresh = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, inPlace);
+    const fresh = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, placement satisfies SlotPlacement);
     this.#allocatedBytes += fresh.bytes;
-    if (inPlace) this.#localSlots = fresh;
+    if (local) this.#localSlots = fresh;
     else this.#slots = fresh;
     return fresh;
   }

@@ -11,6 +11,8 @@ export interface WorkerSetup {
   float32?: Float32Output | undefined;
   augment?: Augment | undefined;
   seed: number;
+  /** The shared memory float32 batch slots live in (BatchSlots placement `shared`): each worker joins it. */
+  kernelMemory?: WebAssembly.Memory | undefined;
 }
 import type { BatchTask, WorkerReply, WorkerSkip } from './worker-protocol.js';
 
@@ -68,7 +70,8 @@ export class WorkerPool {
     try {
       // One at a time: two threads opening the same LMDB environment at once can make lmdb-js fail the
       // second with "Invalid argument" (seen with 2 workers on one store); once open, reads run in parallel.
-      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, ...setup });
+      // Thread 0 of the shared kernel memory is this one.
+      for (let w = 0; w < count; w++) await pool.#spawn(w, entry, { source, ...setup, thread: w + 1 });
     } catch (error) {
       await pool.close();
       throw error;

@@ -255,6 +255,33 @@ describe('float32 output', () => {
     }
   });
 
+  it('is written by the workers in place, in shared memory, bit for bit as in this thread', async () => {
+    const options = { batchSize: 8, shuffle: true, seed: 5, float32: { mean, std } };
+    const copies = async (loader: DataLoader) => {
+      const out: Array<{ tensor: Float32Array; data: Uint8Array; shared: boolean }> = [];
+      try {
+        for await (const b of loader) {
+          out.push({ tensor: b.tensor!.slice(), data: b.data.slice(), shared: b.tensor!.buffer instanceof SharedArrayBuffer });
+          // The pixels and the tensor share the memory the worker's kernel works in.
+          if (out.at(-1)!.shared) expect(b.data.buffer).toBe(b.tensor!.buffer);
+        }
+      } finally {
+        await loader.close();
+      }
+      return out;
+    };
+    const alone = await copies(new DataLoader(createPatternDataset(96, [5, 7, 3]), options));
+    const withWorkers = await copies(new DataLoader(createPatternDataset(96, [5, 7, 3]), { ...options, workers: 2 }));
+    expect(alone.some((b) => b.shared)).toBe(false);
+    // The probe starts with the workers: the first batches are theirs.
+    expect(withWorkers[0]!.shared).toBe(true);
+    expect(withWorkers.length).toBe(alone.length);
+    withWorkers.forEach((b, i) => {
+      expect(Buffer.from(b.data).equals(Buffer.from(alone[i]!.data))).toBe(true);
+      expect(Buffer.from(b.tensor.buffer).equals(Buffer.from(alone[i]!.tensor.buffer))).toBe(true);
+    });
+  });
+
   it('validates mean and std per channel, naming the option', () => {
     expect(() => new DataLoader(gradient(1), { batchSize: 1, float32: { mean: [0.5] } })).toThrow(
       'Expected 3 finite numbers (one per channel) for float32.mean but received [0.5] of type array',

@@ -107,7 +107,7 @@ describe('normalize kernel (WebAssembly SIMD)', () => {
     for (const shape of [[7, 37, 3], [5, 3, 1], [3, 3, 3]] as Shape[]) {
       const [h, w, c] = shape;
       // 3 samples of an odd pixel count: the tensors must still be 4-byte aligned.
-      const slots = new BatchSlots(2, 3, shape, true, true);
+      const slots = new BatchSlots(2, 3, shape, true, 'local');
       for (const slot of slots.slots) {
         expect(slot.tensor!.buffer).toBe(slot.data.buffer);
         expect(slot.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
@@ -152,9 +152,9 @@ describe('normalize kernel (WebAssembly SIMD)', () => {
     expect(splitParams([1e39, 1, 1], [0, 0, 0])).toBeNull();
   });
 
-  it('is what its AssemblyScript source compiles to (run `npm run build:wasm` after editing it)', async () => {
-    const committed = readFileSync(new URL('../src/normalize-wasm.ts', import.meta.url), 'utf8');
-    const bytes: Buffer = await compileWasm('normalize');
-    expect(renderWasmModule('normalize', bytes)).toBe(committed);
+  it.each(['normalize', 'normalize-shared'])('%s is what its AssemblyScript source compiles to (run `npm run build:wasm` after editing it)', async (name) => {
+    const committed = readFileSync(new URL(`../src/${name}-wasm.ts`, import.meta.url), 'utf8');
+    const bytes: Buffer = await compileWasm(name);
+    expect(renderWasmModule(name, bytes)).toBe(committed);
   }, 60_000);
 });
