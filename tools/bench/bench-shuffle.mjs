@@ -11,6 +11,10 @@
 // shuffle without it (reading ahead left to the kernel, which follows `window` interleaved streams badly).
 // --warm 1 adds the ceiling: the block order read with the whole store in the page cache and no cap
 // (what the reader's CPU allows; block / random cannot exceed warm / random).
+// Before the rounds it measures the disk's own bound: the store file read sequentially with O_DIRECT (dd,
+// 4 MiB blocks). No order can take samples from this disk faster than that rate / the file's bytes per
+// record, so the ratio block / random cannot exceed it / random's rate either (but for the share of the
+// store the page cache holds under the cap).
 // First it prints the block shuffle's quality against full random (no disk): the correlation between
 // store position and epoch position, and how many classes a batch (and 10 consecutive batches) hold.
 import { execFileSync, spawn } from 'node:child_process';
@@ -53,6 +57,17 @@ async function main() {
   console.log(`\nblock shuffle: blockSize ${flags['block-size']}, window ${flags.window}; block: each block prefetched (store.willNeed) ${flags.lookahead} block openings ahead`);
   console.log(`store ${storePath}: ${storeMb.toFixed(0)} MiB, ${flags.shape} samples; reader capped at ${flags['cap-mb']} MiB (${(storeMb / flags['cap-mb']).toFixed(1)}×)`);
   const pipelines = ['random', 'block', ...(flags.plain ? ['block-plain'] : []), ...(flags.warm ? ['warm'] : [])];
+  const disk = diskSequential(join(storePath, 'data.mdb'));
+  // What a record takes in the file (LMDB pages: its pixels, the record's envelope, the tree), not just its pixels.
+  const { openStore } = await import('@imgstore/store');
+  const store = openStore(storePath);
+  const recordBytes = (storeMb * 2 ** 20) / store.length;
+  store.close();
+  const diskSamples = (disk * 1e6) / recordBytes;
+  console.log(
+    `disk: ${disk.toFixed(0)} MB/s read sequentially (O_DIRECT, 4 MiB reads); a record takes ${(recordBytes / 1024).toFixed(1)} KiB of the file: ` +
+      `at most ${diskSamples.toFixed(0)} samples/s from disk in any order`,
+  );
   const group = makeGroup(flags['cap-mb']);
   const rates = Object.fromEntries(pipelines.map((o) => [o, []]));
   const ratios = Object.fromEntries(pipelines.slice(1).map((o) => [o, []]));
@@ -98,6 +113,19 @@ async function main() {
     const r = ratios[o];
     console.log(`${o} / random: median ${median(r).toFixed(2)}× (range ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}×, ${r.length} rounds)`);
   }
+  const random = median(rates.random);
+  console.log(
+    `disk bound: ${diskSamples.toFixed(0)} samples/s sequential / ${random.toFixed(0)} random = ${(diskSamples / random).toFixed(2)}× ` +
+      `(block reached ${((median(rates.block) / diskSamples) * 100).toFixed(0)}% of the disk's sequential rate)`,
+  );
+}
+
+/** MB/s of reading `file` from the disk, sequentially and past the page cache (at most 1 GiB of it). */
+function diskSequential(file) {
+  const count = Math.max(1, Math.min(256, Math.floor(statSync(file).size / 2 ** 22)));
+  const start = performance.now();
+  execFileSync('dd', [`if=${file}`, 'of=/dev/null', 'bs=4M', `count=${count}`, 'iflag=direct', 'status=none']);
+  return (count * 2 ** 22) / 1e6 / ((performance.now() - start) / 1000);
 }
 
 /** Shuffle quality on an ImageFolder-ordered label layout, for each order: means over 5 epochs (no disk). */
