@@ -88,7 +88,8 @@ async function main() {
         rates[order].push(got[order].perS);
       }
       for (const o of pipelines.slice(1)) ratios[o].push(got[o].perS / got.random.perS);
-      const cpu = (o) => `${(got[o].cpu * 100).toFixed(0)}% CPU, ${(got[o].diskPerSample / 1024).toFixed(0)} KiB from disk per sample`;
+      const cpu = (o) =>
+        `${(got[o].cpu * 100).toFixed(0)}% CPU (${(got[o].system * 100).toFixed(0)}% in the kernel), ${(got[o].diskPerSample / 1024).toFixed(0)} KiB from disk per sample`;
       console.log(
         `round ${round + 1}: ` +
           pipelines.map((o) => `${o} ${got[o].perS.toFixed(0)} samples/s (${cpu(o)})`).join(', ') +
@@ -256,5 +257,5 @@ async function child(storePath, order, seconds) {
   // CPU busy share of the wall time: well below 100% means waiting for the disk (or for a CPU on a busy machine).
   // Bytes this process made the kernel read from the disk (readahead included), per sample read.
   const diskPerSample = (readBytes() - diskBefore) / samples;
-  process.stdout.write(JSON.stringify({ perS: samples / (wall / 1000), samples, cpu: (user + system) / 1000 / wall, diskPerSample }));
+  process.stdout.write(JSON.stringify({ perS: samples / (wall / 1000), samples, cpu: (user + system) / 1000 / wall, system: system / 1000 / wall, diskPerSample }));
 }
