@@ -135,6 +135,10 @@ export class BatchSlots {
       throw new InvalidOptionError('batchSize', `Cannot allocate ${count} ${what} (${this.bytes} bytes): ${cause.message}; use a smaller batchSize or fewer workers`);
     }
     this.#free = this.slots.map((s) => s.id).reverse();
+    for (const slot of this.slots) {
+      prefault(slot.data);
+      if (slot.tensor) prefault(new Uint8Array(slot.tensor.buffer, slot.tensor.byteOffset, slot.tensor.byteLength));
+    }
   }
 
   /** Puts back a slot whose buffers came back from a worker (the old views were detached by the transfer). */
@@ -156,4 +160,14 @@ export class BatchSlots {
   release(slot: BatchSlot): void {
     this.#free.push(slot.id);
   }
+}
+
+/**
+ * Writes one byte per memory page of `bytes`, so that the system maps them now, once, rather than on the
+ * first batches: those are the ones the loader's placement probe measures, and a first write to each 4 KiB
+ * page of a fresh buffer costs a page fault (measured: the probe then kept float32 batches in this thread
+ * in some runs although its workers filled them 1.5–1.8× faster).
+ */
+function prefault(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
 }
