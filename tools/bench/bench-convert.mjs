@@ -2,8 +2,10 @@
 // Converts <folder> with the CLI's defaults (a fresh store each run) and prints images/s, input MB/s,
 // peak RSS, and the ratio against the Python reference converter (ref_convert.py --decoder=turbojpeg)
 // run in the same invocation when Debian's packages for it are installed, and the CPU each costs (user +
-// system seconds, all threads; with GNU time). Then the quality of the
-// conversion's decode path against a full-size decode + Lanczos-3 of every file (see printQuality).
+// system seconds, all threads; with GNU time); beside them the conversion's compute alone (decode-only.mjs:
+// read, decode and resample every file on the same threads, no store), the most any conversion with this
+// decode path could reach here. Then the quality of the conversion's decode path against a full-size
+// decode + Lanczos-3 of every file (see printQuality).
 // `--size` is passed to imgstore (the Python reference always makes 256x256): a smaller size shows the
 // DCT-scaled decoding of photos shrunk 8x or more (2 x DCT_SCALING_GAP of @imgstore/image).
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -62,6 +64,11 @@ if (withPython) {
 } else {
   console.log('(python reference skipped: needs Debian python3-opencv python3-fire python3-lmdb python3-lz4 and ../shared/bench)');
 }
+// The conversion's compute alone (read, decode, resample on the same threads; no store): its ceiling here.
+pipelines.push({
+  label: 'decode + resample only (no store)',
+  run: () => measureCpu(process.execPath, [join(repoRoot, 'tools/bench/decode-only.mjs'), folder, flags.size]),
+});
 
 // Rounds alternate the pipelines (and their order) so that this machine's drift from minute to minute
 // falls on both alike; the ratio is taken within each round, then the median of the rounds.
@@ -74,9 +81,12 @@ for (let i = 0; i < flags.runs; i++) {
   rounds.push(round);
   console.log(`round ${i + 1}: ${pipelines.map((p) => `${p.label} ${round.get(p).seconds.toFixed(2)} s (CPU ${round.get(p).cpu.toFixed(2)} s)`).join(', ')}`);
 }
-const [ours, reference] = pipelines;
-const ratios = reference ? rounds.map((r) => r.get(reference).seconds / r.get(ours).seconds) : [];
-const cpuRatios = reference ? rounds.map((r) => r.get(reference).cpu / r.get(ours).cpu) : [];
+const reference = pipelines.find((p) => p.label.startsWith('python'));
+/** Per round, python's over p's (seconds or cpu): median and range. */
+const vsPython = (p, key) => {
+  const r = rounds.map((round) => round.get(reference)[key] / round.get(p)[key]);
+  return `${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})`;
+};
 
 console.log(`\n${files.length} files, ${inputMb.toFixed(1)} MB of input; median of ${flags.runs} alternating rounds after a warm-up\n`);
 console.log(
@@ -85,9 +95,9 @@ console.log(
     ...pipelines.map((p) => {
       const seconds = median(rounds.map((r) => r.get(p).seconds));
       const peakMb = Math.max(...rounds.map((r) => r.get(p).peakMb));
-      const vs = !reference ? '-' : p === reference ? '1.00x' : `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
+      const vs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'seconds');
       const cpu = median(rounds.map((r) => r.get(p).cpu));
-      const cpuVs = !reference ? '-' : p === reference ? '1.00x' : `${median(cpuRatios).toFixed(2)}x (${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)})`;
+      const cpuVs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'cpu');
       return [p.label, (files.length / seconds).toFixed(0), (inputMb / seconds).toFixed(1), peakMb.toFixed(0), ((cpu / files.length) * 1000).toFixed(2), vs, cpuVs];
     }),
   ]),
