@@ -72,36 +72,8 @@ pipelines.push({
 
 // Rounds alternate the pipelines (and their order) so that this machine's drift from minute to minute
 // falls on both alike; the ratio is taken within each round, then the median of the rounds.
-for (const p of pipelines) await p.run(); // warm-up: page cache, lazy loading
-const rounds = [];
-for (let i = 0; i < flags.runs; i++) {
-  const order = i % 2 ? [...pipelines].reverse() : pipelines;
-  const round = new Map();
-  for (const p of order) round.set(p, await p.run());
-  rounds.push(round);
-  console.log(`round ${i + 1}: ${pipelines.map((p) => `${p.label} ${round.get(p).seconds.toFixed(2)} s (CPU ${round.get(p).cpu.toFixed(2)} s)`).join(', ')}`);
-}
-const reference = pipelines.find((p) => p.label.startsWith('python'));
-/** Per round, python's over p's (seconds or cpu): median and range. */
-const vsPython = (p, key) => {
-  const r = rounds.map((round) => round.get(reference)[key] / round.get(p)[key]);
-  return `${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})`;
-};
-
-console.log(`\n${files.length} files, ${inputMb.toFixed(1)} MB of input; median of ${flags.runs} alternating rounds after a warm-up\n`);
-console.log(
-  table([
-    ['pipeline', 'images/s', 'input MB/s', 'peak RSS MB', 'CPU ms/image', 'vs python (median, range of rounds)', 'CPU: python / this'],
-    ...pipelines.map((p) => {
-      const seconds = median(rounds.map((r) => r.get(p).seconds));
-      const peakMb = Math.max(...rounds.map((r) => r.get(p).peakMb));
-      const vs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'seconds');
-      const cpu = median(rounds.map((r) => r.get(p).cpu));
-      const cpuVs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'cpu');
-      return [p.label, (files.length / seconds).toFixed(0), (inputMb / seconds).toFixed(1), peakMb.toFixed(0), ((cpu / files.length) * 1000).toFixed(2), vs, cpuVs];
-    }),
-  ]),
-);
+// --runs 0: the quality figures only.
+if (Number(flags.runs) > 0) await timeRounds();
 rmSync(work, { recursive: true, force: true });
 if (width !== 256 || height !== 256) console.log(`(imgstore made ${flags.size}; the Python reference makes 256x256)`);
 if (flags.quality !== 'false') await printQuality();
@@ -154,4 +126,38 @@ async function printQuality() {
   console.log(`\nquality at ${width}x${height} cover: the conversion's pixels vs a full-size decode + Lanczos-3 (bound: mean <= 1.0, max <= 8)\n`);
   const row = (label, g) => [label, g.files, g.files ? (g.sum / g.values).toFixed(3) : '-', g.files ? g.worst.toFixed(3) : '-', g.files ? g.max : '-'];
   console.log(table([['files', 'count', 'mean abs error', 'worst image mean', 'max'], ...[...groups].map(([label, g]) => row(label, g)), row('all', all)]));
+}
+
+/** The timed rounds (after a warm-up run of each pipeline) and their table. */
+async function timeRounds() {
+  for (const p of pipelines) await p.run(); // warm-up: page cache, lazy loading
+  const rounds = [];
+  for (let i = 0; i < flags.runs; i++) {
+    const order = i % 2 ? [...pipelines].reverse() : pipelines;
+    const round = new Map();
+    for (const p of order) round.set(p, await p.run());
+    rounds.push(round);
+    console.log(`round ${i + 1}: ${pipelines.map((p) => `${p.label} ${round.get(p).seconds.toFixed(2)} s (CPU ${round.get(p).cpu.toFixed(2)} s)`).join(', ')}`);
+  }
+  const reference = pipelines.find((p) => p.label.startsWith('python'));
+  /** Per round, python's over p's (seconds or cpu): median and range. */
+  const vsPython = (p, key) => {
+    const r = rounds.map((round) => round.get(reference)[key] / round.get(p)[key]);
+    return `${median(r).toFixed(2)}x (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})`;
+  };
+
+  console.log(`\n${files.length} files, ${inputMb.toFixed(1)} MB of input; median of ${flags.runs} alternating rounds after a warm-up\n`);
+  console.log(
+    table([
+      ['pipeline', 'images/s', 'input MB/s', 'peak RSS MB', 'CPU ms/image', 'vs python (median, range of rounds)', 'CPU: python / this'],
+      ...pipelines.map((p) => {
+        const seconds = median(rounds.map((r) => r.get(p).seconds));
+        const peakMb = Math.max(...rounds.map((r) => r.get(p).peakMb));
+        const vs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'seconds');
+        const cpu = median(rounds.map((r) => r.get(p).cpu));
+        const cpuVs = !reference ? '-' : p === reference ? '1.00x' : vsPython(p, 'cpu');
+        return [p.label, (files.length / seconds).toFixed(0), (inputMb / seconds).toFixed(1), peakMb.toFixed(0), ((cpu / files.length) * 1000).toFixed(2), vs, cpuVs];
+      }),
+    ]),
+  );
 }
