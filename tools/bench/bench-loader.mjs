@@ -1,9 +1,11 @@
 // npm run bench:loader -- <folder | store...> [--rounds 3] [--codecs raw,lz4,jpeg] [--workers 0,1,2] [--batch 64]
-//                        [--dtypes uint8,float32,float32-plain]
+//                        [--dtypes uint8,float32,float32-shared,float32-plain]
 // The DataLoader's read rate per codec, per worker count and for uint8 vs float32 batches, in one run:
 // given an image folder, converts it once per codec (256×256 RGB, the CLI's defaults); given stores, reads
 // those. Every configuration is measured once per round, rounds alternate the configurations, and each
 // figure is the median over rounds (with its range) of one shuffled epoch after some warm-up batches.
+// float32-shared is float32 with `shared: true` (workers write the tensors in place in shared memory), with
+// workers only (workers 0 is float32's row).
 // Ratios are against workers 0 of the same codec and dtype (workers), against uint8 (float32), and for
 // float32 against float32-plain: uint8 batches normalized by the plain per-value loop the loader ran
 // before its WebAssembly kernel, in this thread. "filled in" says where the loader placed the batches
@@ -14,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { cliBin, median, parseArgs, repoRoot, table } from './bench-util.mjs';
 
-const { positional, flags } = parseArgs(process.argv.slice(2), { rounds: 3, codecs: 'raw,lz4,jpeg', workers: '0,1,2', batch: 64, dtypes: 'uint8,float32,float32-plain' });
+const { positional, flags } = parseArgs(process.argv.slice(2), { rounds: 3, codecs: 'raw,lz4,jpeg', workers: '0,1,2', batch: 64, dtypes: 'uint8,float32,float32-shared,float32-plain' });
 if (!positional.length) {
-  console.error('usage: npm run bench:loader -- <folder | store...> [--rounds 3] [--codecs raw,lz4,jpeg] [--workers 0,1,2] [--batch 64] [--dtypes uint8,float32,float32-plain]');
+  console.error('usage: npm run bench:loader -- <folder | store...> [--rounds 3] [--codecs raw,lz4,jpeg] [--workers 0,1,2] [--batch 64] [--dtypes uint8,float32,float32-shared,float32-plain]');
   process.exit(2);
 }
 const { openStore } = await import(join(repoRoot, 'packages/store/dist/index.js'));
@@ -71,7 +73,7 @@ const workerCounts = String(flags.workers).split(',').map(Number);
 const dtypes = String(flags.dtypes).split(',');
 const configs = [];
 // The plain-JS float32 baseline runs in this thread only: it is the in-thread rate the kernel is held to.
-for (const store of stores) for (const dtype of dtypes) for (const workers of workerCounts) if (dtype !== 'float32-plain' || workers === 0) configs.push({ store, dtype, workers, rates: [], placed: [] });
+for (const store of stores) for (const dtype of dtypes) for (const workers of workerCounts) if ((dtype !== 'float32-plain' || workers === 0) && (dtype !== 'float32-shared' || workers > 0)) configs.push({ store, dtype, workers, rates: [], placed: [] });
 
 /**
  * One shuffled epoch's samples/s, after enough warm-up batches that the workers have started and every
@@ -85,6 +87,7 @@ async function measureOnce(config, round) {
     seed: round,
     workers: config.workers,
     ...(config.dtype === 'float32' ? { float32: IMAGENET } : {}),
+    ...(config.dtype === 'float32-shared' ? { float32: { ...IMAGENET, shared: true } } : {}),
   });
   try {
     // Warm-up also covers the loader's first placement probe (workers or this thread: PlacementProbe), a
@@ -133,7 +136,7 @@ console.log(
     ['store', 'dtype', 'workers', 'samples/s', 'vs workers 0', 'float32 vs uint8', 'vs float32-plain', 'filled in'],
     ...configs.map((c) => {
       const plain = configs.find((o) => o.store === c.store && o.dtype === 'float32-plain' && o.workers === c.workers);
-      const base = configs.find((o) => o.store === c.store && o.dtype === c.dtype && o.workers === 0);
+      const base = configs.find((o) => o.store === c.store && o.dtype === (c.dtype === 'float32-shared' ? 'float32' : c.dtype) && o.workers === 0);
       const uint8 = configs.find((o) => o.store === c.store && o.dtype === 'uint8' && o.workers === c.workers);
       return [
         c.store.name,

@@ -78,15 +78,15 @@ export function slotBuffers(slot: BatchSlot): SlotBuffers {
  * Where a pool's batch buffers live: `transfer`, plain buffers moved to a worker and back for each
  * batch; `local`, buffers that never leave this thread (with float32, in this thread's kernel memory);
  * `shared`, with float32, in a shared memory that workers fill in place (their kernels then work without
- * copies), falling back to `transfer` where no shared memory can be had.
+ * copies; the `float32.shared` option), falling back to `transfer` where no shared memory can be had.
  */
 export type SlotPlacement = 'transfer' | 'local' | 'shared';
 
 /**
  * A fixed pool of batch buffers, allocated once: memory stays flat however many epochs run. Worker threads
  * fill uint8 batches in place after a transfer (plain ArrayBuffers: V8 copies into SharedArrayBuffers with
- * relaxed atomics, measured 30–60 µs slower per 196 KB sample read from the memory map); float32 batches
- * in shared memory, where the kernel saves more than that copy costs (placement `shared`).
+ * relaxed atomics, measured 30–60 µs slower per 196 KB sample read from the memory map); with
+ * `float32.shared`, float32 batches in shared memory, where the kernel saves more than that copy costs.
  */
 export class BatchSlots {
   readonly slots: BatchSlot[];

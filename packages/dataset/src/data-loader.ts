@@ -320,7 +320,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     // Each worker `prefetch` batches ahead and one batch with the consumer; and this thread's own: one with
     // the consumer, two to fill (one may wait behind a worker's, measured: this thread then idled ~40% of
     // a JPEG epoch with only one).
-    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output, 'shared');
+    const slots = this.#slotPool(this.workers * this.prefetch + 1, plan.output, this.float32?.shared ? 'shared' : 'transfer');
     const local = this.#slotPool(3, plan.output, 'local');
     await this.#draining;
     const source = (this.dataset as LoaderDataset).toSource!();
@@ -445,12 +445,12 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
-  /** `local`: slots that never leave this thread; `shared`: the workers' (see SlotPlacement). */
-  #slotPool(count: number, shape: Shape, placement: 'local' | 'shared'): BatchSlots {
+  /** `local`: slots that never leave this thread; else the workers' (see SlotPlacement). */
+  #slotPool(count: number, shape: Shape, placement: SlotPlacement): BatchSlots {
     const local = placement === 'local';
     const pool = local ? this.#localSlots : this.#slots;
     if (pool && pool.slots.length >= count) return pool;
-    const fresh = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, placement satisfies SlotPlacement);
+    const fresh = new BatchSlots(count, this.batchSize, shape, this.float32 !== undefined, placement);
     this.#allocatedBytes += fresh.bytes;
     if (local) this.#localSlots = fresh;
     else this.#slots = fresh;

@@ -255,8 +255,8 @@ describe('float32 output', () => {
     }
   });
 
-  it('is written by the workers in place, in shared memory, bit for bit as in this thread', async () => {
-    const options = { batchSize: 8, shuffle: true, seed: 5, float32: { mean, std } };
+  it('with shared: true, is written by the workers in place, in shared memory, bit for bit as in this thread', async () => {
+    const options = { batchSize: 8, shuffle: true, seed: 5, float32: { mean, std, shared: true } };
     const copies = async (loader: DataLoader) => {
       const out: Array<{ tensor: Float32Array; data: Uint8Array; shared: boolean }> = [];
       try {
@@ -280,6 +280,22 @@ describe('float32 output', () => {
       expect(Buffer.from(b.data).equals(Buffer.from(alone[i]!.data))).toBe(true);
       expect(Buffer.from(b.tensor.buffer).equals(Buffer.from(alone[i]!.tensor.buffer))).toBe(true);
     });
+  });
+
+  it('comes from workers on plain ArrayBuffers unless shared: true (onnxruntime-node refuses SharedArrayBuffer views)', async () => {
+    const loader = new DataLoader(createPatternDataset(48, [3, 4, 3]), { batchSize: 8, workers: 2, float32: { mean, std } });
+    let batches = 0;
+    try {
+      for await (const batch of loader) {
+        expect(batch.tensor!.buffer).toBeInstanceOf(ArrayBuffer);
+        expect(batch.data.buffer).toBeInstanceOf(ArrayBuffer);
+        batches++;
+      }
+    } finally {
+      await loader.close();
+    }
+    expect(batches).toBe(6);
+    expect(() => new DataLoader(gradient(1), { batchSize: 1, float32: { shared: 'yes' as never } })).toThrow(/float32\.shared/);
   });
 
   it('validates mean and std per channel, naming the option', () => {
