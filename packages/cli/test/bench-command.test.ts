@@ -46,6 +46,8 @@ describe('imgstore bench', () => {
     expect(text.stdout).toMatch(/^ {2}1 +float32 +\d+ +[\d.]+ +[\d.]+x +[\d.]+x +(workers|this thread)(, (workers|this thread))?$/m);
     const one = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '1', '--dtype', 'float32', '--json']);
     expect(JSON.parse(one.stdout)).toMatchObject({ workers: 1, dtype: 'float32', runs: [{ workers: 1, dtype: 'float32' }] });
+    const shared = await runImgstore(['bench', store, '--epochs', '1', '--batch-size', '8', '--workers', '1', '--dtype', 'float32-shared', '--json']);
+    expect(JSON.parse(shared.stdout)).toMatchObject({ workers: 1, dtype: 'float32-shared', runs: [{ workers: 1, dtype: 'float32-shared' }] });
   });
 
   it('names a bad option', async () => {
@@ -57,6 +59,6 @@ describe('imgstore bench', () => {
     expect(workers.stderr).toContain("--workers must be worker counts or 'auto', separated by commas, e.g. 0,1,2");
     const dtype = await runImgstore(['bench', store, '--dtype', 'float16']);
     expect(dtype.code).toBe(2);
-    expect(dtype.stderr).toContain('--dtype must be uint8 or float32 or both, separated by a comma');
+    expect(dtype.stderr).toContain('--dtype must be one or more of uint8, float32, float32-shared, separated by commas');
   });
 });

@@ -14,7 +14,7 @@ interface BenchFlags {
 }
 
 type WorkerChoice = number | 'auto';
-const DTYPES = ['uint8', 'float32'] as const;
+const DTYPES = ['uint8', 'float32', 'float32-shared'] as const;
 type Dtype = (typeof DTYPES)[number];
 
 /** `--workers 0,1,2,auto`: the worker counts to try. */
@@ -26,11 +26,11 @@ function workerList(text: string): WorkerChoice[] {
   return items.map((t) => (t === 'auto' ? 'auto' : Number(t)));
 }
 
-/** `--dtype uint8,float32`. */
+/** `--dtype uint8,float32,float32-shared`. */
 function dtypeList(text: string): Dtype[] {
   const items = text.split(',').map((t) => t.trim());
   if (!items.every((t): t is Dtype => (DTYPES as readonly string[]).includes(t))) {
-    throw new InvalidArgumentError(`--dtype must be ${DTYPES.join(' or ')} or both, separated by a comma`);
+    throw new InvalidArgumentError(`--dtype must be one or more of ${DTYPES.join(', ')}, separated by commas`);
   }
   return items;
 }
@@ -72,7 +72,13 @@ export function benchCommand(): Command {
     .option('--epochs <n>', 'timed epochs, after one untimed warm-up epoch', positiveInt('--epochs'), 3)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), 64)
     .option('--workers <list>', "worker counts to try, e.g. 0,1,2 (0: read in the main thread; 'auto': one per core but one)", workerList, [0, 1, 2, 'auto'] as WorkerChoice[])
-    .option('--dtype <list>', 'batch types to try: uint8 (the stored pixels), float32 (normalized CHW tensors, as models take)', dtypeList, ['uint8', 'float32'] as Dtype[])
+    .option(
+      '--dtype <list>',
+      'batch types to try: uint8 (the stored pixels), float32 (normalized CHW tensors, as models take), float32-shared ' +
+        '(float32 that workers write in place in shared memory: the float32.shared option)',
+      dtypeList,
+      ['uint8', 'float32'] as Dtype[],
+    )
     .addOption(new Option('--verify <mode>', 'when record checksums are checked').choices(VERIFY_MODES).default('always'))
     .option('--crop <size>', 'random crop of every sample (WIDTHxHEIGHT or one number); needed for variable-size stores', cropValue)
     .option('--json', 'print the result as JSON', false)
@@ -88,7 +94,8 @@ For the comparison with other loaders and the copy ceiling, see npm run bench:re
 
 Examples:
   imgstore bench ./train.lmdb                          # workers 0, 1, 2 and auto; uint8 and float32
-  imgstore bench ./train.lmdb --workers 2 --dtype uint8 --epochs 5`,
+  imgstore bench ./train.lmdb --workers 2 --dtype uint8 --epochs 5
+  imgstore bench ./train.lmdb --workers 0,2 --dtype float32,float32-shared   # does float32.shared pay off here?`,
     )
     .action(async (path: string, flags: BenchFlags) => {
       const dataset = openDataset(path, { verify: flags.verify });
@@ -110,7 +117,7 @@ Examples:
           shuffle: true,
           seed: 1,
           ...(flags.crop ? { augment: { crop: flags.crop } } : {}),
-          ...(dtype === 'float32' ? { float32: {} } : {}),
+          ...(dtype === 'float32' ? { float32: {} } : dtype === 'float32-shared' ? { float32: { shared: true } } : {}),
         });
       // 'auto' is tried once, as the count it stands for, unless that count is in the list anyway.
       const counts = [...new Set(flags.workers.map((choice) => loaderFor(choice, 'uint8').workers))];
