@@ -255,8 +255,14 @@ describe('float32 output', () => {
     }
   });
 
-  it('with shared: true, is written by the workers in place, in shared memory, bit for bit as in this thread', async () => {
-    const options = { batchSize: 8, shuffle: true, seed: 5, float32: { mean, std, shared: true } };
+  it.each([
+    ['CHW', [5, 7, 3]],
+    ['HWC', [5, 7, 3]],
+    ['CHW', [6, 5, 1]],
+  ] as const)('with shared: true, is written by the workers in place, in shared memory, bit for bit as in this thread (%s, %j)', async (layout, shape) => {
+    const channels = shape[2];
+    const float32 = { mean: mean.slice(0, channels), std: std.slice(0, channels), layout, shared: true };
+    const options = { batchSize: 8, shuffle: true, seed: 5, float32 };
     const copies = async (loader: DataLoader) => {
       const out: Array<{ tensor: Float32Array; data: Uint8Array; shared: boolean }> = [];
       try {
@@ -270,8 +276,8 @@ describe('float32 output', () => {
       }
       return out;
     };
-    const alone = await copies(new DataLoader(createPatternDataset(96, [5, 7, 3]), options));
-    const withWorkers = await copies(new DataLoader(createPatternDataset(96, [5, 7, 3]), { ...options, workers: 2 }));
+    const alone = await copies(new DataLoader(createPatternDataset(96, [...shape]), options));
+    const withWorkers = await copies(new DataLoader(createPatternDataset(96, [...shape]), { ...options, workers: 2 }));
     expect(alone.some((b) => b.shared)).toBe(false);
     // The probe starts with the workers: the first batches are theirs.
     expect(withWorkers[0]!.shared).toBe(true);
