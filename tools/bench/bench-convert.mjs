@@ -70,8 +70,6 @@ pipelines.push({
   run: () => measureCpu(process.execPath, [join(repoRoot, 'tools/bench/decode-only.mjs'), folder, flags.size]),
 });
 
-// Rounds alternate the pipelines (and their order) so that this machine's drift from minute to minute
-// falls on both alike; the ratio is taken within each round, then the median of the rounds.
 // --runs 0: the quality figures only.
 if (Number(flags.runs) > 0) await timeRounds();
 rmSync(work, { recursive: true, force: true });
@@ -128,7 +126,11 @@ async function printQuality() {
   console.log(table([['files', 'count', 'mean abs error', 'worst image mean', 'max'], ...[...groups].map(([label, g]) => row(label, g)), row('all', all)]));
 }
 
-/** The timed rounds (after a warm-up run of each pipeline) and their table. */
+/**
+ * The timed rounds (after a warm-up run of each pipeline) and their table. Rounds alternate the pipelines
+ * (and their order) so that this machine's drift from minute to minute falls on all alike; each ratio is
+ * taken within a round, then the median of the rounds.
+ */
 async function timeRounds() {
   for (const p of pipelines) await p.run(); // warm-up: page cache, lazy loading
   const rounds = [];

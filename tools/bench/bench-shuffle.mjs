@@ -62,7 +62,7 @@ async function main() {
   const { openStore } = await import('@imgstore/store');
   const store = openStore(storePath);
   const recordBytes = (storeMb * 2 ** 20) / store.length;
-  store.close();
+  await store.close();
   const diskSamples = (disk * 1e6) / recordBytes;
   console.log(
     `disk: ${disk.toFixed(0)} MB/s read sequentially (O_DIRECT, 4 MiB reads); a record takes ${(recordBytes / 1024).toFixed(1)} KiB of the file: ` +
